@@ -1,0 +1,288 @@
+"""The decision log application: load the aggregates a command touches, decide, save once.
+
+Cross-aggregate rules (a release exists, belongs to the same product, is open) are
+checked here, and a command that changes several aggregates saves them in one
+transaction. Optimistic concurrency: a caller may pass the version it last saw;
+without one, a command that loses a race is simply retried on fresh state.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from domain.base import DecisionLogAggregate
+from domain.errors import DomainError, InvalidCommand, RuleViolation
+from domain.feature import DONE, Feature
+from domain.product import Product
+from domain.reasons import Reason
+from domain.release import Release
+
+A = TypeVar("A", bound=DecisionLogAggregate)
+
+RACE_RETRIES = 20
+
+
+class NotFound(DomainError):
+    """The entity named in the request's path does not exist."""
+
+
+class VersionConflict(DomainError):
+    """The caller's expected version is stale; ``current_version`` is what is stored now."""
+
+    def __init__(self, message: str, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a successful command returns: the entity, its new version, its log position."""
+
+    id: UUID
+    version: int
+    position: int
+
+
+class DateAsISO(Transcoding):
+    """Store ``datetime.date`` values as ISO-8601 strings."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class DecisionLog(Application[UUID]):
+    """Commands on products, features and releases."""
+
+    name = "DecisionLog"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # Creating entities
+
+    def create_product(self, *, actor: str, **details: Any) -> Outcome:
+        """Start a product; ``details`` are the fields of :meth:`Product.create`."""
+        product = Product.create(actor=actor, **details)
+        return self._saved(product, product)
+
+    def propose_feature(self, product_id: UUID, *, actor: str, **details: Any) -> Outcome:
+        """Propose a feature for an active product."""
+        product = self._get(Product, product_id)
+        product.ensure_active()
+        feature = Feature.propose(product_id=product_id, actor=actor, **details)
+        return self._saved(feature, feature)
+
+    def plan_release(self, product_id: UUID, *, actor: str, **details: Any) -> Outcome:
+        """Plan a release of an active product."""
+        product = self._get(Product, product_id)
+        product.ensure_active()
+        release = Release.plan(product_id=product_id, actor=actor, **details)
+        return self._saved(release, release)
+
+    # Product commands
+
+    def revise_vision(self, product_id: UUID, vision: str, reason: Reason,
+                      expected_version: int | None = None) -> Outcome:
+        return self._change(Product, product_id, expected_version,
+                            lambda p: p.revise_vision(vision, reason))
+
+    def revise_strategy(self, product_id: UUID, strategy: str, reason: Reason,
+                        expected_version: int | None = None) -> Outcome:
+        return self._change(Product, product_id, expected_version,
+                            lambda p: p.revise_strategy(strategy, reason))
+
+    def retire_product(self, product_id: UUID, reason: Reason,
+                       expected_version: int | None = None) -> Outcome:
+        return self._change(Product, product_id, expected_version, lambda p: p.retire(reason))
+
+    # Feature commands
+
+    def change_feature_status(self, feature_id: UUID, status: str, reason: Reason,
+                              expected_version: int | None = None) -> Outcome:
+        return self._change(Feature, feature_id, expected_version,
+                            lambda f: f.change_status(status, reason))
+
+    def change_priority(self, feature_id: UUID, priority: float, reason: Reason,
+                        expected_version: int | None = None) -> Outcome:
+        return self._change(Feature, feature_id, expected_version,
+                            lambda f: f.change_priority(priority, reason))
+
+    def revise_feature(self, feature_id: UUID, reason: Reason,
+                       expected_version: int | None = None, **details: str | None) -> Outcome:
+        return self._change(Feature, feature_id, expected_version,
+                            lambda f: f.revise_details(reason, **details))
+
+    def add_requirement(self, feature_id: UUID, text: str, acceptance_criteria: list[str],
+                        reason: Reason, expected_version: int | None = None) -> Outcome:
+        return self._change(Feature, feature_id, expected_version,
+                            lambda f: f.add_requirement(text, acceptance_criteria, reason))
+
+    def revise_requirement(self, feature_id: UUID, requirement_id: str, text: str,
+                           acceptance_criteria: list[str], reason: Reason,
+                           expected_version: int | None = None) -> Outcome:
+        return self._change(
+            Feature, feature_id, expected_version,
+            lambda f: f.revise_requirement(requirement_id, text, acceptance_criteria, reason),
+        )
+
+    def remove_requirement(self, feature_id: UUID, requirement_id: str, reason: Reason,
+                           expected_version: int | None = None) -> Outcome:
+        return self._change(Feature, feature_id, expected_version,
+                            lambda f: f.remove_requirement(requirement_id, reason))
+
+    def schedule_feature(self, feature_id: UUID, release_id: UUID, reason: Reason,
+                         expected_version: int | None = None) -> Outcome:
+        """Schedule a feature into a release of its product, or move it there."""
+
+        def decide(feature: Feature) -> list[DecisionLogAggregate]:
+            target = self._get(Release, release_id, referenced=True)
+            if target.product_id != feature.product_id:
+                raise InvalidCommand(
+                    f"Release '{target.name}' belongs to another product; a feature can only "
+                    "be scheduled into a release of its own product."
+                )
+            touched: list[DecisionLogAggregate] = []
+            if feature.release_id is not None and feature.release_id != release_id:
+                source = self._get(Release, feature.release_id)
+                source.remove_feature(feature.id, reason)
+                touched.append(source)
+            feature.schedule(release_id, reason)
+            target.add_feature(feature.id, reason)
+            return [*touched, target]
+
+        return self._change(Feature, feature_id, expected_version, decide)
+
+    def unschedule_feature(self, feature_id: UUID, reason: Reason,
+                           expected_version: int | None = None) -> Outcome:
+        """Take a feature out of its release, back to the backlog."""
+
+        def decide(feature: Feature) -> list[DecisionLogAggregate]:
+            if feature.release_id is None:
+                feature.unschedule(reason)  # raises: not scheduled
+            source = self._get(Release, feature.release_id)  # type: ignore[arg-type]
+            source.remove_feature(feature.id, reason)
+            feature.unschedule(reason)
+            return [source]
+
+        return self._change(Feature, feature_id, expected_version, decide)
+
+    # Release commands
+
+    def change_target_date(self, release_id: UUID, target_date: date, reason: Reason,
+                           expected_version: int | None = None) -> Outcome:
+        return self._change(Release, release_id, expected_version,
+                            lambda r: r.change_target_date(target_date, reason))
+
+    def ship_release(self, release_id: UUID, shipped_on: date, reason: Reason,
+                     expected_version: int | None = None) -> Outcome:
+        """Ship a release: its done features ship with it, unfinished ones return to the backlog."""
+
+        def decide(release: Release) -> list[DecisionLogAggregate]:
+            features = [self._get(Feature, fid) for fid in release.feature_ids]
+            for feature in features:
+                if feature.status == DONE:
+                    feature.ship(reason)
+                else:
+                    release.remove_feature(feature.id, reason)
+                    feature.unschedule(reason)
+            release.ship(shipped_on, reason)
+            return list(features)
+
+        return self._change(Release, release_id, expected_version, decide)
+
+    def cancel_release(self, release_id: UUID, reason: Reason,
+                       expected_version: int | None = None) -> Outcome:
+        """Cancel a release: its features return to the backlog."""
+
+        def decide(release: Release) -> list[DecisionLogAggregate]:
+            features = [self._get(Feature, fid) for fid in release.feature_ids]
+            for feature in features:
+                release.remove_feature(feature.id, reason)
+                feature.unschedule(reason)
+            release.cancel(reason)
+            return list(features)
+
+        return self._change(Release, release_id, expected_version, decide)
+
+    # Reading
+
+    def get_product(self, product_id: UUID, version: int | None = None) -> Product:
+        return self._get(Product, product_id, version=version)
+
+    def get_feature(self, feature_id: UUID, version: int | None = None) -> Feature:
+        return self._get(Feature, feature_id, version=version)
+
+    def get_release(self, release_id: UUID, version: int | None = None) -> Release:
+        return self._get(Release, release_id, version=version)
+
+    def event_count(self) -> int:
+        """How many events the log holds (its highest position; SQLite positions have no gaps)."""
+        return self.recorder.max_notification_id() or 0
+
+    # Plumbing
+
+    def _get(self, cls: type[A], aggregate_id: UUID, *, referenced: bool = False,
+             version: int | None = None) -> A:
+        """Load an aggregate of type ``cls``; a path entity that is missing is ``NotFound``,
+        a missing entity referenced in a request body is an ``InvalidCommand``."""
+        kind = cls.__name__.lower()
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            aggregate = None
+        if not isinstance(aggregate, cls):
+            message = f"No {kind} with id {aggregate_id}."
+            raise InvalidCommand(message) if referenced else NotFound(message)
+        return aggregate
+
+    def _change(self, cls: type[A], aggregate_id: UUID, expected_version: int | None,
+                decide: Callable[[A], Any]) -> Outcome:
+        """Load, check the expected version, decide, save all touched aggregates at once.
+
+        ``decide`` mutates the aggregate and may return other aggregates it changed.
+        A lost race is retried on fresh state unless the caller pinned a version.
+        """
+        for _ in range(RACE_RETRIES):
+            aggregate = self._get(cls, aggregate_id)
+            self._check_version(aggregate, expected_version)
+            others = decide(aggregate) or []
+            try:
+                return self._saved(aggregate, aggregate, *others)
+            except IntegrityError:
+                if expected_version is not None:
+                    current = self._get(cls, aggregate_id).version
+                    raise VersionConflict(
+                        f"This {cls.__name__.lower()} was changed by someone else while your "
+                        f"change was being saved; it is now at version {current}. "
+                        "Reload it and try again.",
+                        current,
+                    ) from None
+        raise RuleViolation("Too many concurrent changes to this entity; try again.")
+
+    @staticmethod
+    def _check_version(aggregate: DecisionLogAggregate, expected: int | None) -> None:
+        if expected is not None and expected != aggregate.version:
+            kind = type(aggregate).__name__.lower()
+            raise VersionConflict(
+                f"You expected this {kind} at version {expected} but it is at version "
+                f"{aggregate.version}: someone changed it since you read it. "
+                "Reload it and try again.",
+                aggregate.version,
+            )
+
+    def _saved(self, subject: DecisionLogAggregate, *aggregates: DecisionLogAggregate) -> Outcome:
+        recordings = self.save(*aggregates)
+        position = max(r.notification.id for r in recordings)
+        return Outcome(id=subject.id, version=subject.version, position=position)

@@ -1,0 +1,25 @@
+"""The composition root: builds the store, the views and the workers from one Settings.
+
+Nothing connects to a database or a broker at import time; only :func:`build_application`
+and friends do, with explicit arguments.
+"""
+
+from services.application import DecisionLog
+from services.settings import Settings
+
+
+def application_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment for the configured store."""
+    if settings.store.kind == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    settings.events_path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(settings.events_path),
+        "SQLITE_LOCK_TIMEOUT": "10",
+    }
+
+
+def build_application(settings: Settings) -> DecisionLog:
+    """The decision log application on the configured store."""
+    return DecisionLog(env=application_env(settings))

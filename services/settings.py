@@ -1,0 +1,67 @@
+"""One typed settings object, read from the environment (prefix ``PDL_``, nested with ``__``).
+
+Examples: ``PDL_DATA_DIR=/var/lib/pdl``, ``PDL_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092``.
+Invalid values fail at start-up with a message naming the setting.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StoreSettings(BaseModel):
+    """Where events are stored. ``sqlite`` is the embedded default; ``memory`` is for tests."""
+
+    kind: Literal["sqlite", "memory"] = "sqlite"
+    #: SQLite file for the event log; default ``<data_dir>/events.db``.
+    sqlite_path: Path | None = None
+
+
+class KafkaSettings(BaseModel):
+    """The Kafka stream. Without ``bootstrap_servers`` nothing is published (embedded default)."""
+
+    bootstrap_servers: str | None = None
+    topic_prefix: str = Field(default="pdl", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    client_id: str = Field(default="pdl", min_length=1, max_length=100)
+    partitions: int = Field(default=3, ge=1, le=1000)
+    replication_factor: int = Field(default=1, ge=1, le=10)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bootstrap_servers)
+
+
+class ApiSettings(BaseModel):
+    """HTTP behaviour."""
+
+    #: How long a read with ``?after=POSITION`` waits for the views to catch up.
+    read_your_writes_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PDL_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    #: Folder for the event log, the views and the service's own tables.
+    data_dir: Path = Path("pdl-data")
+    store: StoreSettings = StoreSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    api: ApiSettings = ApiSettings()
+
+    @property
+    def events_path(self) -> Path:
+        return self.store.sqlite_path or self.data_dir / "events.db"
+
+    @property
+    def views_path(self) -> Path:
+        return self.data_dir / "views.db"
+
+    @property
+    def service_db_path(self) -> Path:
+        """Tokens and idempotency keys."""
+        return self.data_dir / "service.db"
