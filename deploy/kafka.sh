@@ -98,8 +98,9 @@ running_pid() {
     pid="$(tr -dc '0-9' <"$PID_FILE")"
     if [[ -n "$pid" ]] && is_our_broker "$pid"; then echo "$pid"; return 0; fi
   fi
-  for p in /proc/[0-9]*; do
-    pid="${p#/proc/}"
+  # One grep over all command lines, then the exact check on the few candidates.
+  for p in $(grep -lsaF -- "$CONFIG" /proc/[0-9]*/cmdline 2>/dev/null || true); do
+    pid="${p#/proc/}"; pid="${pid%/cmdline}"
     if is_our_broker "$pid"; then echo "$pid"; return 0; fi
   done
   return 1
@@ -223,8 +224,11 @@ cmd_start() {
   lock "$RUN_DIR/.lock"
   local pid
   if pid="$(running_pid)"; then
-    if ! port_open "$KAFKA_PORT"; then       # e.g. started by a concurrent call, still booting
-      log "broker (pid $pid) is starting; waiting for it"
+    if ! port_open "$KAFKA_PORT"; then
+      if grep -q "$READY_LINE" "$SERVER_LOG" 2>/dev/null; then
+        die "a broker (pid $pid) already runs from $RUN_DIR but not on port $KAFKA_PORT (other KAFKA_PORT?); stop it first"
+      fi
+      log "broker (pid $pid) is starting; waiting for it"   # e.g. started by a concurrent call
       wait_ready "$pid"
     fi
     log "already running (pid $pid)"

@@ -2,7 +2,9 @@
 headers, consume it back in a consumer group, delete the topic.
 
     deploy/kafka.sh start
-    .venv/bin/python deploy/kafka_smoke.py [BOOTSTRAP]   # default 127.0.0.1:9092 or $KAFKA_BOOTSTRAP_SERVERS
+    .venv/bin/python deploy/kafka_smoke.py [BOOTSTRAP]
+
+BOOTSTRAP defaults to $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092.
 
 Exits non-zero (with a message) if anything does not round-trip.
 """
@@ -19,9 +21,8 @@ from kafka.admin import NewTopic
 
 
 def main() -> int:
-    bootstrap = (
-        sys.argv[1] if len(sys.argv) > 1 else os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    )
+    default = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    bootstrap = sys.argv[1] if len(sys.argv) > 1 else default
     topic = f"pdl-smoke-{uuid.uuid4().hex[:8]}"
     key = b"product-42"
     value = b'{"hello": "kafka"}'
