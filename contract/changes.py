@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from domain.base import DecisionLogAggregate
+from domain.decision import Decision
 from domain.feature import Feature
 from domain.product import Product
 from domain.release import Release
@@ -33,6 +34,7 @@ CHANGE_TYPES: dict[type[DecisionLogAggregate.Event], tuple[str, str]] = {
     Feature.Scheduled: ("feature", "feature.scheduled"),
     Feature.Unscheduled: ("feature", "feature.unscheduled"),
     Feature.PriorityChanged: ("feature", "feature.priority_changed"),
+    Feature.PriorityScored: ("feature", "feature.priority_scored"),
     Feature.DetailsRevised: ("feature", "feature.details_revised"),
     Feature.RequirementAdded: ("feature", "feature.requirement_added"),
     Feature.RequirementRevised: ("feature", "feature.requirement_revised"),
@@ -43,6 +45,11 @@ CHANGE_TYPES: dict[type[DecisionLogAggregate.Event], tuple[str, str]] = {
     Release.FeatureRemoved: ("release", "release.feature_removed"),
     Release.Shipped: ("release", "release.shipped"),
     Release.Cancelled: ("release", "release.cancelled"),
+    Decision.Created: ("decision", "decision.proposed"),
+    Decision.Accepted: ("decision", "decision.accepted"),
+    Decision.Rejected: ("decision", "decision.rejected"),
+    Decision.Superseded: ("decision", "decision.superseded"),
+    Decision.Reversed: ("decision", "decision.reversed"),
 }
 
 #: Fields every event has, carried at the top level of a Change rather than in ``data``.

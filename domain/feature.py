@@ -1,9 +1,11 @@
 """Feature: the *what*. Its problem, value, requirements, benefit, priority and lifecycle."""
 
 import math
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from domain import scoring
 from domain.base import DecisionLogAggregate
 from domain.errors import InvalidCommand, RuleViolation
 from domain.reasons import Reason
@@ -103,6 +105,18 @@ class Feature(DecisionLogAggregate):
         def apply(self, feature: "Feature") -> None:
             feature.priority = self.priority
 
+    class PriorityScored(DecisionLogAggregate.Changed):
+        """Priority set from a score: the formula version and inputs make it reproducible."""
+
+        formula: str
+        inputs: dict[str, float]
+        old_priority: float
+        priority: float
+
+        def apply(self, feature: "Feature") -> None:
+            feature.priority = self.priority
+            feature.score = {"formula": self.formula, "inputs": dict(self.inputs)}
+
     class DetailsRevised(DecisionLogAggregate.Changed):
         """Title, problem, business value or benefit revised: ``changes`` maps field -> old/new."""
 
@@ -172,6 +186,7 @@ class Feature(DecisionLogAggregate):
                 "acceptance_criteria": list(body["acceptance_criteria"]),
             }
         self.requirement_count = len(requirements)
+        self.score: dict[str, Any] | None = None  # formula and inputs of the last score
 
     @classmethod
     def propose(
@@ -261,6 +276,18 @@ class Feature(DecisionLogAggregate):
         if new == self.priority:
             raise RuleViolation(f"Feature '{self.title}' already has priority {new:g}.")
         self.record(self.PriorityChanged, reason, old_priority=self.priority, priority=new)
+
+    def score_priority(self, method: str, inputs: Mapping[str, float], reason: Reason) -> None:
+        """Set the priority from a RICE or WSJF score (``method`` e.g. ``rice`` or ``rice.v1``)."""
+        result = scoring.score(method, inputs)
+        new = valid_priority(result.value)
+        if new == self.priority and self.score == {"formula": result.formula,
+                                                   "inputs": result.inputs}:
+            raise RuleViolation(
+                f"Feature '{self.title}' already has that {result.formula} score ({new:g})."
+            )
+        self.record(self.PriorityScored, reason, formula=result.formula,
+                    inputs=result.inputs, old_priority=self.priority, priority=new)
 
     def revise_details(self, reason: Reason, **fields: str | None) -> None:
         """Revise title, problem, business_value and/or benefit; unchanged fields are ignored."""

@@ -25,6 +25,10 @@ class Reason:
     decision_id: UUID | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.evidence, str):
+            raise InvalidCommand("Evidence is a list of links or notes, not a single string.")
+        # Freeze a caller's list: what is checked here is what the event records later.
+        object.__setattr__(self, "evidence", tuple(self.evidence))
         if not self.actor.strip():
             raise InvalidCommand("A change needs an actor: the authenticated user making it.")
         if not self.rationale.strip():

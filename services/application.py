@@ -6,10 +6,10 @@ transaction. Optimistic concurrency: a caller may pass the version it last saw;
 without one, a command that loses a race is simply retried on fresh state.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -21,6 +21,7 @@ from domain.feature import DONE, Feature
 from domain.product import Product
 from domain.reasons import Reason
 from domain.release import Release
+from services.decisions import DecisionsMixin
 
 A = TypeVar("A", bound=DecisionLogAggregate)
 
@@ -61,8 +62,14 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class DecisionLog(Application[UUID]):
-    """Commands on products, features and releases."""
+class Loader(Protocol):
+    """Loads an aggregate a command touches (see :meth:`DecisionLog._get` for the errors)."""
+
+    def __call__(self, cls: type[A], aggregate_id: UUID, *, referenced: bool = False) -> A: ...
+
+
+class DecisionLog(DecisionsMixin, Application[UUID]):
+    """Commands on products, features, releases and decisions (see :mod:`services.decisions`)."""
 
     name = "DecisionLog"
 
@@ -126,8 +133,13 @@ class DecisionLog(Application[UUID]):
 
     def add_requirement(self, feature_id: UUID, text: str, acceptance_criteria: list[str],
                         reason: Reason, expected_version: int | None = None) -> Outcome:
-        return self._change(Feature, feature_id, expected_version,
-                            lambda f: f.add_requirement(text, acceptance_criteria, reason))
+        """Add a requirement; its id is ``R<n>``, n being the feature's ``requirement_count``
+        at the returned version."""
+
+        def decide(feature: Feature) -> None:
+            feature.add_requirement(text, acceptance_criteria, reason)
+
+        return self._change(Feature, feature_id, expected_version, decide)
 
     def revise_requirement(self, feature_id: UUID, requirement_id: str, text: str,
                            acceptance_criteria: list[str], reason: Reason,
@@ -145,38 +157,48 @@ class DecisionLog(Application[UUID]):
     def schedule_feature(self, feature_id: UUID, release_id: UUID, reason: Reason,
                          expected_version: int | None = None) -> Outcome:
         """Schedule a feature into a release of its product, or move it there."""
-
-        def decide(feature: Feature) -> list[DecisionLogAggregate]:
-            target = self._get(Release, release_id, referenced=True)
-            if target.product_id != feature.product_id:
-                raise InvalidCommand(
-                    f"Release '{target.name}' belongs to another product; a feature can only "
-                    "be scheduled into a release of its own product."
-                )
-            touched: list[DecisionLogAggregate] = []
-            if feature.release_id is not None and feature.release_id != release_id:
-                source = self._get(Release, feature.release_id)
-                source.remove_feature(feature.id, reason)
-                touched.append(source)
-            feature.schedule(release_id, reason)
-            target.add_feature(feature.id, reason)
-            return [*touched, target]
-
-        return self._change(Feature, feature_id, expected_version, decide)
+        return self._change(Feature, feature_id, expected_version,
+                            lambda f: self.decide_schedule(f, release_id, reason, self._get))
 
     def unschedule_feature(self, feature_id: UUID, reason: Reason,
                            expected_version: int | None = None) -> Outcome:
         """Take a feature out of its release, back to the backlog."""
+        return self._change(Feature, feature_id, expected_version,
+                            lambda f: self.decide_unschedule(f, reason, self._get))
 
-        def decide(feature: Feature) -> list[DecisionLogAggregate]:
-            if feature.release_id is None:
-                feature.unschedule(reason)  # raises: not scheduled
-            source = self._get(Release, feature.release_id)  # type: ignore[arg-type]
+    # Decide steps shared by the single commands and by decisions that carry several
+    # changes: ``load`` fetches the other aggregates a step touches (once per id, in a
+    # decision, so that its changes see each other).
+
+    def decide_schedule(self, feature: Feature, release_id: UUID, reason: Reason,
+                        load: "Loader") -> list[DecisionLogAggregate]:
+        """Schedule ``feature`` into ``release_id`` (moving it out of its current release);
+        returns the releases changed."""
+        target = load(Release, release_id, referenced=True)
+        if target.product_id != feature.product_id:
+            raise InvalidCommand(
+                f"Release '{target.name}' belongs to another product; a feature can only "
+                "be scheduled into a release of its own product."
+            )
+        source_id = feature.release_id
+        feature.schedule(release_id, reason)  # refuses rejected, shipped, already there
+        touched: list[DecisionLogAggregate] = []
+        if source_id is not None:
+            source = load(Release, source_id)
             source.remove_feature(feature.id, reason)
-            feature.unschedule(reason)
-            return [source]
+            touched.append(source)
+        target.add_feature(feature.id, reason)
+        return [*touched, target]
 
-        return self._change(Feature, feature_id, expected_version, decide)
+    def decide_unschedule(self, feature: Feature, reason: Reason,
+                          load: "Loader") -> list[DecisionLogAggregate]:
+        """Return ``feature`` to the backlog; returns the release it left."""
+        source_id = feature.release_id
+        feature.unschedule(reason)  # refuses a feature in no release, or one that shipped
+        assert source_id is not None
+        source = load(Release, source_id)
+        source.remove_feature(feature.id, reason)
+        return [source]
 
     # Release commands
 
@@ -239,7 +261,7 @@ class DecisionLog(Application[UUID]):
         a missing entity referenced in a request body is an ``InvalidCommand``."""
         kind = cls.__name__.lower()
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             aggregate = None
         if not isinstance(aggregate, cls):
@@ -248,11 +270,12 @@ class DecisionLog(Application[UUID]):
         return aggregate
 
     def _change(self, cls: type[A], aggregate_id: UUID, expected_version: int | None,
-                decide: Callable[[A], Any]) -> Outcome:
+                decide: Callable[[A], Sequence[DecisionLogAggregate] | None]) -> Outcome:
         """Load, check the expected version, decide, save all touched aggregates at once.
 
         ``decide`` mutates the aggregate and may return other aggregates it changed.
-        A lost race is retried on fresh state unless the caller pinned a version.
+        A lost race is retried on fresh state; a pinned version that has gone stale
+        meanwhile fails the version check on the retry.
         """
         for _ in range(RACE_RETRIES):
             aggregate = self._get(cls, aggregate_id)
@@ -261,14 +284,9 @@ class DecisionLog(Application[UUID]):
             try:
                 return self._saved(aggregate, aggregate, *others)
             except IntegrityError:
-                if expected_version is not None:
-                    current = self._get(cls, aggregate_id).version
-                    raise VersionConflict(
-                        f"This {cls.__name__.lower()} was changed by someone else while your "
-                        f"change was being saved; it is now at version {current}. "
-                        "Reload it and try again.",
-                        current,
-                    ) from None
+                # The race may have been lost on another aggregate the command touches
+                # (e.g. the release), with this one still at the expected version.
+                continue
         raise RuleViolation("Too many concurrent changes to this entity; try again.")
 
     @staticmethod

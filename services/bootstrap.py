@@ -4,6 +4,7 @@ Nothing connects to a database or a broker at import time; only :func:`build_app
 and friends do, with explicit arguments.
 """
 
+from services import group_commit
 from services.application import DecisionLog
 from services.settings import Settings
 
@@ -13,13 +14,24 @@ def application_env(settings: Settings) -> dict[str, str]:
     if settings.store.kind == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     settings.events_path.parent.mkdir(parents=True, exist_ok=True)
-    return {
+    env = {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(settings.events_path),
         "SQLITE_LOCK_TIMEOUT": "10",
     }
+    if settings.store.group_commit:
+        env["APPLICATION_RECORDER_TOPIC"] = group_commit.TOPIC
+    if settings.store.aggregate_cache_size:
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.store.aggregate_cache_size)
+    return env
 
 
 def build_application(settings: Settings) -> DecisionLog:
     """The decision log application on the configured store."""
-    return DecisionLog(env=application_env(settings))
+    app = DecisionLog(env=application_env(settings))
+    group_commit.configure(
+        app.recorder,
+        max_batch=settings.store.group_commit_max_batch,
+        max_wait_ms=settings.store.group_commit_max_wait_ms,
+    )
+    return app

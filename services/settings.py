@@ -17,6 +17,15 @@ class StoreSettings(BaseModel):
     kind: Literal["sqlite", "memory"] = "sqlite"
     #: SQLite file for the event log; default ``<data_dir>/events.db``.
     sqlite_path: Path | None = None
+    #: Commit concurrent commands together in one transaction (see services/group_commit.py).
+    group_commit: bool = True
+    #: Most commands in one group commit.
+    group_commit_max_batch: int = Field(default=100, ge=1, le=10_000)
+    #: How long a group commit waits for more commands to join (0: only those already queued).
+    group_commit_max_wait_ms: float = Field(default=0.0, ge=0, le=2)
+    #: Aggregates kept in memory between commands (0: none). A cached aggregate is still
+    #: brought up to date from the store on every load, so other writers are never missed.
+    aggregate_cache_size: int = Field(default=5_000, ge=0, le=1_000_000)
 
 
 class KafkaSettings(BaseModel):

@@ -1,0 +1,56 @@
+"""Row 3: HTTP command (POST, one event) under concurrent load from a separate process.
+
+Both servers run under uvicorn with the same options; the load generator keeps
+``CONNECTIONS`` keep-alive connections busy for a fixed time. Baseline: a bare FastAPI route
+answering a hello JSON to the same POSTs.
+"""
+
+import json
+
+from benchmarks.harness import Measure, Mode, Result, sizes
+from benchmarks.http import CONNECTIONS, generate_load, seed_service, serving
+from benchmarks.workload import scratch_dir
+
+NAME = "http_command"
+TARGET = 0.3
+BODY = json.dumps({"priority": 0, "rationale": "Customer interviews moved this up.",
+                   "evidence": ["https://example.com/research/42"]}).replace("0,", "{n},", 1)
+
+
+def unavailable() -> str | None:
+    try:
+        import services.api.app
+        import services.runtime  # noqa: F401
+    except ImportError as error:
+        return f"HTTP app not built yet ({error})"
+    return None
+
+
+def run(mode: Mode) -> Result:
+    features = sizes(mode, smoke=20, quick=500, full=2000)
+    with scratch_dir() as tmp:
+        with serving("bare", tmp) as port:
+            bare = generate_load(port, [{"method": "POST", "path": "/hello", "body": BODY}],
+                                 mode, tmp)
+        token, ids = seed_service(tmp / "ours", features)
+        requests = [{"method": "POST", "path": f"/features/{i}/priority", "body": BODY}
+                    for i in ids]
+        with serving("ours", tmp / "ours") as port:
+            ours = generate_load(port, requests, mode, tmp,
+                                 headers={"Authorization": f"Bearer {token}"})
+
+    return Result(
+        name=NAME, row=3, title=f"HTTP command POST (1 event), {CONNECTIONS} connections",
+        mode=mode,
+        baseline=Measure("bare FastAPI POST /hello", bare["ok_per_s"], "req/s",
+                         extra=_latency(bare)),
+        ours=Measure("POST /features/{id}/priority", ours["ok_per_s"], "req/s",
+                     extra=_latency(ours)),
+        target=f"≥ {TARGET}x", met=ours["ok_per_s"] / bare["ok_per_s"] >= TARGET,
+        params={"connections": CONNECTIONS, "features": features,
+                "statuses_ours": ours["statuses"], "statuses_bare": bare["statuses"]},
+    )
+
+
+def _latency(summary: dict[str, float]) -> dict[str, float]:
+    return {k: summary[k] for k in ("p50_ms", "p99_ms")}

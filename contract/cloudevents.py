@@ -1,0 +1,172 @@
+"""CloudEvents 1.0 in Kafka binary mode: attributes in ``ce_*`` headers, the data as the JSON value.
+
+Every published message is built and read here, so the service and its Kafka-fed projections
+agree on one format:
+
+- ``ce_specversion`` ``1.0``; ``ce_id`` the stable id of the change (the same on every
+  re-publish, so consumers can drop duplicates); ``ce_source`` ``/pdl/products/<product id>``;
+  ``ce_type`` ``com.pdl.<type>.v1`` (e.g. ``com.pdl.feature.scheduled.v1``); ``ce_time`` when
+  the change happened; ``ce_subject`` the entity's id; ``content-type`` ``application/json``.
+- The key is the entity id on the entity topics and the product id on the roadmap-changes topic.
+"""
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+
+from contract import changes, roadmap_changes
+from contract.changes import Change
+from contract.roadmap_changes import RoadmapChange, roadmap_change_from
+from contract.topics import entity_topic, roadmap_topic
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+TYPE_PREFIX = "com.pdl."
+SOURCE_PREFIX = "/pdl/products/"
+REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type", "content-type")
+
+Headers = Sequence[tuple[str, bytes | None]]
+T = TypeVar("T", Change, RoadmapChange)
+
+
+class NotOurMessage(ValueError):
+    """A Kafka record that is not a CloudEvent of this contract (or not of the expected kind)."""
+
+
+@dataclass(frozen=True)
+class KafkaMessage:
+    """One record ready to be produced: topic, key, headers and value, all bytes."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+    def header(self, name: str) -> str:
+        """The value of header ``name`` as text."""
+        return dict(self.headers)[name].decode()
+
+
+@dataclass(frozen=True)
+class CloudEvent:
+    """A decoded message: its CloudEvents attributes (``ce_`` stripped) and its JSON data."""
+
+    attributes: dict[str, str]
+    data: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return self.attributes["type"]
+
+
+def ce_type(public_type: str, version: int) -> str:
+    """The CloudEvents type of a public message type, e.g. ``com.pdl.feature.scheduled.v1``."""
+    return f"{TYPE_PREFIX}{public_type}.v{version}"
+
+
+def ce_source(product_id: str) -> str:
+    """The CloudEvents source: the product the change belongs to."""
+    return f"{SOURCE_PREFIX}{product_id}"
+
+
+def change_message(change: Change, prefix: str) -> KafkaMessage:
+    """The message for one change, on its entity's topic, keyed by the entity id."""
+    return _message(
+        topic=entity_topic(prefix, change.entity_type),
+        key=change.entity_id,
+        event_id=change.event_id,
+        kind=ce_type(change.type, changes.SCHEMA_VERSION),
+        product_id=change.product_id,
+        time=change.occurred_at,
+        subject=change.entity_id,
+        data=change.to_dict(),
+    )
+
+
+def roadmap_message(change: RoadmapChange, prefix: str) -> KafkaMessage:
+    """The message for one roadmap change, on the roadmap-changes topic, keyed by product id."""
+    return _message(
+        topic=roadmap_topic(prefix),
+        key=change.product_id,
+        event_id=change.change_id,
+        kind=ce_type(change.type, roadmap_changes.SCHEMA_VERSION),
+        product_id=change.product_id,
+        time=change.occurred_at,
+        subject=change.entity_id,
+        data=change.to_dict(),
+    )
+
+
+def messages_for(change: Change, prefix: str) -> list[KafkaMessage]:
+    """Everything published for one change: its own message, then its roadmap change if any."""
+    roadmap_change = roadmap_change_from(change)
+    own = change_message(change, prefix)
+    return [own] if roadmap_change is None else [own, roadmap_message(roadmap_change, prefix)]
+
+
+def _message(*, topic: str, key: str, event_id: str, kind: str, product_id: str, time: str,
+             subject: str, data: dict[str, Any]) -> KafkaMessage:
+    headers = {
+        "ce_specversion": SPECVERSION,
+        "ce_id": event_id,
+        "ce_source": ce_source(product_id),
+        "ce_type": kind,
+        "ce_time": time,
+        "ce_subject": subject,
+        "content-type": CONTENT_TYPE,
+    }
+    return KafkaMessage(
+        topic=topic,
+        key=key.encode(),
+        value=orjson.dumps(data),
+        headers=[(name, value.encode()) for name, value in headers.items()],
+    )
+
+
+def decode(headers: Headers, value: bytes | None) -> CloudEvent:
+    """Read a binary-mode CloudEvent, refusing records that are not one of ours."""
+    texts = {name: raw.decode() for name, raw in headers if raw is not None}
+    missing = [name for name in REQUIRED_HEADERS if name not in texts]
+    if missing:
+        raise NotOurMessage(f"not a binary-mode CloudEvent: missing header(s) {missing}")
+    if texts["ce_specversion"] != SPECVERSION or texts["content-type"] != CONTENT_TYPE:
+        raise NotOurMessage(
+            f"unsupported CloudEvent: specversion {texts['ce_specversion']}, "
+            f"content-type {texts['content-type']}"
+        )
+    if not texts["ce_type"].startswith(TYPE_PREFIX) or value is None:
+        raise NotOurMessage(f"not a message of this contract: type {texts['ce_type']}")
+    attributes = {name.removeprefix("ce_"): text for name, text in texts.items()
+                  if name.startswith("ce_")}
+    return CloudEvent(attributes=attributes, data=orjson.loads(value))
+
+
+def change_from_message(headers: Headers, value: bytes | None) -> Change:
+    """The :class:`Change` carried by a message of an entity topic."""
+    event = decode(headers, value)
+    if event.type.startswith(f"{TYPE_PREFIX}roadmap."):
+        raise NotOurMessage(f"a roadmap change, not an entity change: {event.type}")
+    return _payload(Change, event, f".v{changes.SCHEMA_VERSION}")
+
+
+def roadmap_change_from_message(headers: Headers, value: bytes | None) -> RoadmapChange:
+    """The :class:`RoadmapChange` carried by a message of the roadmap-changes topic."""
+    event = decode(headers, value)
+    if not event.type.startswith(f"{TYPE_PREFIX}roadmap."):
+        raise NotOurMessage(f"not a roadmap change: {event.type}")
+    return _payload(RoadmapChange, event, f".v{roadmap_changes.SCHEMA_VERSION}")
+
+
+def _payload(cls: type[T], event: CloudEvent, version_suffix: str) -> T:
+    if not event.type.endswith(version_suffix):
+        raise NotOurMessage(f"{event.type} is not a version this reader understands")
+    # Within a major version fields are only ever added: ignore the ones this reader predates.
+    return cls(**_known_fields(cls, event.data))
+
+
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names: Iterable[str] = (f.name for f in dataclasses.fields(cls))
+    return {name: data[name] for name in names if name in data}

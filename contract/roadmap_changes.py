@@ -1,0 +1,179 @@
+"""Roadmap changes: what services reacting to the roadmap need to know, derived from a Change.
+
+At most one roadmap change is derived from each public :class:`~contract.changes.Change`: a
+feature scheduled, moved or unscheduled, a feature's status changed, a release's target date
+slipped or pulled in, a release shipped or cancelled. Each carries the values before and after,
+the decision context, and the id of the change it came from. Its own id is derived from that
+one, so a re-published roadmap change keeps its id too.
+
+``release.feature_added`` / ``release.feature_removed`` derive nothing: they mirror the
+feature's own scheduling change, which already produces the message.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid5
+
+from contract.changes import Change
+
+SCHEMA_VERSION = 1
+
+#: Namespace for roadmap change ids: uuid5 of the source change's event id.
+ROADMAP_ID_NAMESPACE = UUID("0b7e4a8e-7f36-4c38-9d6a-3c1f1b9e2d54")
+
+
+@dataclass(frozen=True)
+class RoadmapChangeType:
+    """One kind of roadmap change and the shape of its ``before``/``after``/``details``."""
+
+    name: str
+    source_type: str
+    summary: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+_RELEASE_ID = {"release_id": UUID | None}
+_STATE = {"state": str}
+
+#: Every roadmap change type, with the Python types of its values (the schemas come from these).
+ROADMAP_TYPES: dict[str, RoadmapChangeType] = {
+    t.name: t
+    for t in (
+        RoadmapChangeType("roadmap.feature_scheduled", "feature.scheduled",
+                          "A backlog feature was scheduled into a release.",
+                          before=_RELEASE_ID, after={"release_id": UUID}),
+        RoadmapChangeType("roadmap.feature_moved", "feature.scheduled",
+                          "A scheduled feature was moved from one release to another.",
+                          before={"release_id": UUID}, after={"release_id": UUID}),
+        RoadmapChangeType("roadmap.feature_unscheduled", "feature.unscheduled",
+                          "A feature was taken out of its release, back to the backlog.",
+                          before={"release_id": UUID}, after=_RELEASE_ID),
+        RoadmapChangeType("roadmap.feature_status_changed", "feature.status_changed",
+                          "A feature moved along its lifecycle (accepted, done, shipped, ...).",
+                          before={"status": str}, after={"status": str}),
+        RoadmapChangeType("roadmap.release_slipped", "release.target_date_changed",
+                          "A release's target date moved later.",
+                          before={"target_date": date}, after={"target_date": date},
+                          details={"delta_days": int}),
+        RoadmapChangeType("roadmap.release_pulled_in", "release.target_date_changed",
+                          "A release's target date moved earlier.",
+                          before={"target_date": date}, after={"target_date": date},
+                          details={"delta_days": int}),
+        RoadmapChangeType("roadmap.release_shipped", "release.shipped",
+                          "A release shipped on its actual date.",
+                          before=_STATE, after={"state": str, "shipped_on": date}),
+        RoadmapChangeType("roadmap.release_cancelled", "release.cancelled",
+                          "A release was cancelled; its features went back to the backlog.",
+                          before=_STATE, after=_STATE),
+    )
+}
+
+
+@dataclass(frozen=True)
+class RoadmapChange:
+    """One change to a product's roadmap, as published on the roadmap-changes topic."""
+
+    change_id: str
+    type: str
+    product_id: str
+    entity_type: str
+    entity_id: str
+    entity_version: int
+    occurred_at: str
+    actor: str
+    rationale: str
+    evidence: list[str]
+    decision_id: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    details: dict[str, Any]
+    source_event_id: str
+    source_type: str
+    log_position: int | None = None
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> "RoadmapChange":
+        return cls(**value)
+
+
+def roadmap_change_id(source_event_id: str) -> str:
+    """The stable id of the roadmap change derived from the change ``source_event_id``."""
+    return str(uuid5(ROADMAP_ID_NAMESPACE, source_event_id))
+
+
+Derived = tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]
+
+
+def _scheduled(data: dict[str, Any]) -> Derived:
+    kind = "roadmap.feature_moved" if data["old_release_id"] else "roadmap.feature_scheduled"
+    return kind, {"release_id": data["old_release_id"]}, {"release_id": data["release_id"]}, {}
+
+
+def _unscheduled(data: dict[str, Any]) -> Derived:
+    return ("roadmap.feature_unscheduled", {"release_id": data["old_release_id"]},
+            {"release_id": None}, {})
+
+
+def _status_changed(data: dict[str, Any]) -> Derived:
+    return ("roadmap.feature_status_changed", {"status": data["old_status"]},
+            {"status": data["status"]}, {})
+
+
+def _target_date_changed(data: dict[str, Any]) -> Derived:
+    kind = "roadmap.release_slipped" if data["delta_days"] > 0 else "roadmap.release_pulled_in"
+    return (kind, {"target_date": data["old_target_date"]}, {"target_date": data["target_date"]},
+            {"delta_days": data["delta_days"]})
+
+
+def _shipped(data: dict[str, Any]) -> Derived:
+    return ("roadmap.release_shipped", {"state": "planned"},
+            {"state": "shipped", "shipped_on": data["shipped_on"]}, {})
+
+
+def _cancelled(data: dict[str, Any]) -> Derived:
+    return "roadmap.release_cancelled", {"state": "planned"}, {"state": "cancelled"}, {}
+
+
+_DERIVERS: dict[str, Callable[[dict[str, Any]], Derived]] = {
+    "feature.scheduled": _scheduled,
+    "feature.unscheduled": _unscheduled,
+    "feature.status_changed": _status_changed,
+    "release.target_date_changed": _target_date_changed,
+    "release.shipped": _shipped,
+    "release.cancelled": _cancelled,
+}
+
+
+def roadmap_change_from(change: Change) -> RoadmapChange | None:
+    """The roadmap change ``change`` makes, or ``None`` when it does not alter the roadmap."""
+    derive = _DERIVERS.get(change.type)
+    if derive is None:
+        return None
+    kind, before, after, details = derive(change.data)
+    return RoadmapChange(
+        change_id=roadmap_change_id(change.event_id),
+        type=kind,
+        product_id=change.product_id,
+        entity_type=change.entity_type,
+        entity_id=change.entity_id,
+        entity_version=change.entity_version,
+        occurred_at=change.occurred_at,
+        actor=change.actor,
+        rationale=change.rationale,
+        evidence=list(change.evidence),
+        decision_id=change.decision_id,
+        before=before,
+        after=after,
+        details=details,
+        source_event_id=change.event_id,
+        source_type=change.type,
+        log_position=change.log_position,
+    )

@@ -1,0 +1,135 @@
+"""Audit: who changed what, when, from what to what, and why?
+
+One row per change, keyed by its stable ``event_id`` so a change delivered twice is
+stored once. Rows keep the change as published; the readable sentence and the
+``{field, old, new}`` list are made when reading (see :mod:`projections.summaries`).
+
+Order and cursor: ``seq`` is the change's log position when known (always, when fed
+from the store), otherwise SQLite's next row id. Lists are oldest first; ``next_cursor``
+is the ``seq`` of the last item returned, to pass back as ``cursor``.
+"""
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from contract.changes import Change
+from projections.intervals import instant
+from projections.summaries import Names, describe
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    position INTEGER,
+    occurred_at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    entity_version INTEGER NOT NULL,
+    product_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    rationale TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    decision_id TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_product ON audit (product_id, seq);
+CREATE INDEX IF NOT EXISTS audit_entity ON audit (entity_id, entity_version);
+CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, seq);
+CREATE INDEX IF NOT EXISTS audit_type ON audit (type, seq);
+CREATE INDEX IF NOT EXISTS audit_time ON audit (occurred_at, seq);
+"""
+
+MAX_LIMIT = 1000
+COLUMNS = ("seq", "event_id", "position", "occurred_at", "actor", "entity_type", "entity_id",
+           "entity_version", "product_id", "type", "rationale", "evidence", "decision_id", "data")
+
+
+def record(conn: sqlite3.Connection, change: Change) -> bool:
+    """Store ``change`` once; False when its ``event_id`` is already recorded."""
+    # Only a repeated event_id is a duplicate: any other conflict (e.g. on seq) must fail loudly.
+    cursor = conn.execute(
+        f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        (change.log_position, change.event_id, change.log_position,
+         instant(change.occurred_at), change.actor, change.entity_type, change.entity_id,
+         change.entity_version, change.product_id, change.type, change.rationale,
+         json.dumps(change.evidence), change.decision_id,
+         json.dumps(change.data)),
+    )
+    return cursor.rowcount > 0
+
+
+def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,
+               entity_id: str | None = None, actor: str | None = None,
+               change_type: str | None = None, since: datetime | None = None,
+               until: datetime | None = None, limit: int = 100,
+               cursor: int | None = None) -> dict[str, Any]:
+    """A page of changes matching every filter given, oldest first.
+
+    ``since`` is inclusive and ``until`` exclusive; ``limit`` is clamped to 1..1000.
+    """
+    filters = {"product_id = ?": product_id, "entity_id = ?": entity_id, "actor = ?": actor,
+               "type = ?": change_type, "seq > ?": cursor,
+               "occurred_at >= ?": instant(since) if since else None,
+               "occurred_at < ?": instant(until) if until else None}
+    given = {condition: value for condition, value in filters.items() if value is not None}
+    where = " AND ".join(given) or "1 = 1"
+    size = max(1, min(limit, MAX_LIMIT))
+    rows = _rows(conn, f"{where} ORDER BY seq LIMIT ?", (*given.values(), size + 1))
+    page = rows[:size]
+    more = len(rows) > size
+    return {"items": _items(conn, page), "next_cursor": page[-1]["seq"] if more else None}
+
+
+def read_history(conn: sqlite3.Connection, entity_id: str,
+                 as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Every change of one entity, oldest first; only those up to ``as_of`` when given."""
+    where, params = _up_to("entity_id = ?", (entity_id,), as_of)
+    return _items(conn, _rows(conn, f"{where} ORDER BY entity_version", params))
+
+
+def read_product_history(conn: sqlite3.Connection, product_id: str,
+                         as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Every change of a product and of its features and releases, in log order."""
+    where, params = _up_to("product_id = ?", (product_id,), as_of)
+    return _items(conn, _rows(conn, f"{where} ORDER BY seq", params))
+
+
+def count(conn: sqlite3.Connection) -> int:
+    """How many changes the audit holds."""
+    return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
+
+
+def _up_to(where: str, params: tuple[Any, ...],
+           as_of: datetime | None) -> tuple[str, tuple[Any, ...]]:
+    if as_of is None:
+        return where, params
+    return f"{where} AND occurred_at <= ?", (*params, instant(as_of))
+
+
+def _rows(conn: sqlite3.Connection, where_and_order: str,
+          params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    rows = conn.execute(f"SELECT * FROM audit WHERE {where_and_order}", params).fetchall()
+    return [dict(row) for row in rows]
+
+
+def _items(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = Names(conn)
+    return [_item(row, names) for row in rows]
+
+
+def _item(row: dict[str, Any], names: Names) -> dict[str, Any]:
+    row = {**row, "data": json.loads(row["data"]), "evidence": json.loads(row["evidence"])}
+    summary, changes = describe(row, names)
+    return {
+        "event_id": row["event_id"], "position": row["position"],
+        "occurred_at": row["occurred_at"], "actor": row["actor"],
+        "entity_type": row["entity_type"], "entity_id": row["entity_id"],
+        "entity_version": row["entity_version"], "product_id": row["product_id"],
+        "type": row["type"], "summary": summary, "changes": changes,
+        "rationale": row["rationale"], "evidence": row["evidence"],
+        "decision_id": row["decision_id"],
+    }

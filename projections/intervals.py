@@ -1,0 +1,130 @@
+"""Entity states kept with validity intervals, so any past instant is one indexed lookup.
+
+Each change to an entity closes its current row (``valid_to = occurred_at``) and inserts
+the new state (``valid_from = occurred_at, valid_to = NULL``) with the entity's version.
+A change whose version is not newer than the stored one is a duplicate and is ignored:
+that is what makes at-least-once delivery (a replay, a Kafka redelivery) harmless.
+Only the order of changes *within* one entity matters, which is all Kafka guarantees.
+"""
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from contract.changes import Change
+
+log = logging.getLogger(__name__)
+
+State = dict[str, Any]
+#: Computes an entity's new state from its previous state (``{}`` before creation).
+Transition = Callable[[State, Change], State]
+
+BOOKKEEPING = ("entity_id", "entity_version", "product_id", "valid_from", "valid_to")
+
+
+@dataclass(frozen=True)
+class EntityTable:
+    """A table of versioned entity states: bookkeeping columns plus ``columns``."""
+
+    name: str
+    columns: tuple[str, ...]
+    #: Columns holding lists or dicts, stored as JSON text.
+    json_columns: frozenset[str] = field(default_factory=frozenset)
+
+    def schema(self, column_types: dict[str, str]) -> str:
+        """DDL for the table and the indexes that make current and as-of reads lookups."""
+        state = ",\n    ".join(f"{c} {column_types.get(c, 'TEXT')}" for c in self.columns)
+        return f"""
+CREATE TABLE IF NOT EXISTS {self.name} (
+    entity_id TEXT NOT NULL,
+    entity_version INTEGER NOT NULL,
+    product_id TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_to TEXT,
+    {state},
+    PRIMARY KEY (entity_id, entity_version)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_current
+    ON {self.name} (entity_id) WHERE valid_to IS NULL;
+CREATE INDEX IF NOT EXISTS {self.name}_product_current
+    ON {self.name} (product_id) WHERE valid_to IS NULL;
+CREATE INDEX IF NOT EXISTS {self.name}_product_from ON {self.name} (product_id, valid_from);
+CREATE INDEX IF NOT EXISTS {self.name}_entity_from ON {self.name} (entity_id, valid_from);
+"""
+
+
+def instant(value: str | datetime) -> str:
+    """A UTC instant as fixed-width ISO text, so that text order is time order in SQL."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # naive instants are taken as UTC
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def live_at(as_of: str | datetime | None) -> tuple[str, tuple[str, ...]]:
+    """SQL condition (and its parameters) selecting the rows valid at ``as_of`` (None: now)."""
+    if as_of is None:
+        return "valid_to IS NULL", ()
+    at = instant(as_of)
+    return "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", (at, at)
+
+
+def advance(conn: sqlite3.Connection, table: EntityTable, change: Change,
+            transition: Transition, *, creates: bool) -> bool:
+    """Apply ``change`` to its entity in ``table``; False when it was a duplicate or orphan."""
+    current = _current_row(conn, table, change.entity_id)
+    if current is not None and change.entity_version <= current["entity_version"]:
+        return False
+    if current is None and not creates:
+        # Its creation has not been seen (e.g. a consumer that started mid-stream).
+        log.warning("Ignoring %s for unknown %s %s", change.type, table.name, change.entity_id)
+        return False
+    state = transition(_state(table, current) if current else {}, change)
+    at = instant(change.occurred_at)
+    if current is not None:
+        conn.execute(
+            f"UPDATE {table.name} SET valid_to = ? WHERE entity_id = ? AND valid_to IS NULL",
+            (at, change.entity_id),
+        )
+    _insert(conn, table, change, at, state)
+    return True
+
+
+def states(conn: sqlite3.Connection, table: EntityTable, where: str, params: tuple[Any, ...],
+           as_of: datetime | None) -> list[State]:
+    """Rows of ``table`` matching ``where`` as they were at ``as_of``, JSON decoded."""
+    live, live_params = live_at(as_of)
+    rows = conn.execute(
+        f"SELECT * FROM {table.name} WHERE {where} AND {live}", (*params, *live_params)
+    ).fetchall()
+    return [_decoded(table, dict(row)) for row in rows]
+
+
+def _current_row(conn: sqlite3.Connection, table: EntityTable, entity_id: str) -> State | None:
+    row = conn.execute(
+        f"SELECT * FROM {table.name} WHERE entity_id = ? AND valid_to IS NULL", (entity_id,)
+    ).fetchone()
+    return dict(row) if row is not None else None
+
+
+def _state(table: EntityTable, row: State) -> State:
+    return {c: v for c, v in _decoded(table, row).items() if c in table.columns}
+
+
+def _decoded(table: EntityTable, row: State) -> State:
+    return {c: json.loads(v) if c in table.json_columns else v for c, v in row.items()}
+
+
+def _insert(conn: sqlite3.Connection, table: EntityTable, change: Change, at: str,
+            state: State) -> None:
+    values = [json.dumps(state.get(c), sort_keys=True) if c in table.json_columns
+              else state.get(c) for c in table.columns]
+    names = (*BOOKKEEPING, *table.columns)
+    conn.execute(
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        (change.entity_id, change.entity_version, change.product_id, at, None, *values),
+    )

@@ -1,0 +1,304 @@
+"""How each change reads to a person: a sentence and the fields it changed (old -> new).
+
+Built when the audit is *read*, not when it is written: names of the entities involved
+are looked up as they were when the change happened, and the result does not depend
+on the order in which changes of different entities arrived.
+"""
+
+import bisect
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from projections.intervals import EntityTable
+from projections.roadmap import DECISIONS, FEATURES, PRODUCTS, RELEASES
+
+Row = dict[str, Any]
+FieldChange = dict[str, Any]
+Description = tuple[str, list[FieldChange]]
+
+
+class Names:
+    """Looks up what entities were called at an instant, e.g. ``feature 'Export'``.
+
+    Each entity's names through time are read once per instance and then bisected,
+    so describing a long history costs one query per entity, not one per change.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._cache: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+
+    def product(self, entity_id: str | None, at: str) -> str:
+        return self._named("product", PRODUCTS, "name", entity_id, at)
+
+    def release(self, entity_id: str | None, at: str) -> str:
+        return self._named("release", RELEASES, "name", entity_id, at)
+
+    def feature(self, entity_id: str | None, at: str) -> str:
+        return self._named("feature", FEATURES, "title", entity_id, at)
+
+    def decision(self, entity_id: str | None, at: str) -> str:
+        return self._named("decision", DECISIONS, "title", entity_id, at)
+
+    def release_name(self, entity_id: str | None, at: str) -> str | None:
+        """A release's bare name, or None when it is not known."""
+        return self._lookup(RELEASES, "name", entity_id, at) if entity_id else None
+
+    def _named(self, kind: str, table: EntityTable, column: str, entity_id: str | None,
+               at: str) -> str:
+        name = self._lookup(table, column, entity_id, at) if entity_id else None
+        return f"{kind} '{name}'" if name is not None else f"{kind} {entity_id}"
+
+    def _lookup(self, table: EntityTable, column: str, entity_id: str, at: str) -> str | None:
+        """The name valid at ``at`` (an :func:`instant`); before the entity existed (clocks
+        of different writers may disagree slightly), its first name."""
+        key = (table.name, entity_id)
+        if key not in self._cache:
+            self._cache[key] = self._names_through_time(table, column, entity_id)
+        starts, names = self._cache[key]
+        if not names:
+            return None
+        return names[max(bisect.bisect_right(starts, at) - 1, 0)]
+
+    def _names_through_time(self, table: EntityTable, column: str,
+                            entity_id: str) -> tuple[list[str], list[str]]:
+        rows = self._conn.execute(
+            f"SELECT valid_from, {column} FROM {table.name} WHERE entity_id = ? "
+            "ORDER BY valid_from, entity_version", (entity_id,),
+        ).fetchall()
+        return [row[0] for row in rows], [str(row[1]) for row in rows]
+
+
+def describe(row: Row, names: Names) -> Description:
+    """The sentence (starting with the actor) and the field changes of an audit row."""
+    describer = DESCRIBERS.get(row["type"], _generic)
+    sentence, changes = describer(row, names)
+    return f"{row['actor']} {sentence}", changes
+
+
+def field_changes(data: dict[str, Any]) -> list[FieldChange]:
+    """``old_x`` / ``x`` pairs of an event's data as ``{field, old, new}``."""
+    changes = []
+    for key, value in data.items():
+        if key.startswith("old_"):
+            field = key.removeprefix("old_")
+            changes.append({"field": field, "old": value, "new": data.get(field)})
+    return changes
+
+
+def _created(row: Row) -> list[FieldChange]:
+    return [{"field": k, "old": None, "new": v} for k, v in row["data"].items()]
+
+
+# One describer per change type.
+
+def _generic(row: Row, names: Names) -> Description:
+    return (f"recorded {row['type']} on {row['entity_type']} {row['entity_id']}",
+            field_changes(row["data"]))
+
+
+def _product_created(row: Row, names: Names) -> Description:
+    return f"created product '{row['data']['name']}'", _created(row)
+
+
+def _product_revised(what: str) -> Callable[[Row, Names], Description]:
+    def describer(row: Row, names: Names) -> Description:
+        product = names.product(row["entity_id"], row["occurred_at"])
+        return f"revised the {what} of {product}", field_changes(row["data"])
+    return describer
+
+
+def _product_retired(row: Row, names: Names) -> Description:
+    product = names.product(row["entity_id"], row["occurred_at"])
+    return f"retired {product}", [{"field": "retired", "old": False, "new": True}]
+
+
+def _feature_proposed(row: Row, names: Names) -> Description:
+    product = names.product(row["product_id"], row["occurred_at"])
+    return f"proposed feature '{row['data']['title']}' for {product}", _created(row)
+
+
+def _feature(row: Row, names: Names) -> str:
+    return names.feature(row["entity_id"], row["occurred_at"])
+
+
+def _status_changed(row: Row, names: Names) -> Description:
+    data = row["data"]
+    return (f"changed the status of {_feature(row, names)} from {data['old_status']} to "
+            f"{data['status']}", field_changes(data))
+
+
+def _scheduled(row: Row, names: Names) -> Description:
+    data, at = row["data"], row["occurred_at"]
+    old, new = data.get("old_release_id"), data["release_id"]
+    if old is None:
+        sentence = f"scheduled {_feature(row, names)} into {names.release(new, at)}"
+    else:
+        sentence = (f"moved {_feature(row, names)} from {names.release(old, at)} "
+                    f"to {names.release(new, at)}")
+    return sentence, [*field_changes(data), _release_names(old, new, names, at)]
+
+
+def _unscheduled(row: Row, names: Names) -> Description:
+    data, at = row["data"], row["occurred_at"]
+    old = data["old_release_id"]
+    sentence = (f"took {_feature(row, names)} out of {names.release(old, at)}, "
+                "back to the backlog")
+    return sentence, [*field_changes(data), _release_names(old, None, names, at)]
+
+
+def _release_names(old: str | None, new: str | None, names: Names, at: str) -> FieldChange:
+    return {"field": "release", "old": names.release_name(old, at),
+            "new": names.release_name(new, at)}
+
+
+def _priority_changed(row: Row, names: Names) -> Description:
+    data = row["data"]
+    return (f"changed the priority of {_feature(row, names)} from {data['old_priority']:g} "
+            f"to {data['priority']:g}", field_changes(data))
+
+
+def _priority_scored(row: Row, names: Names) -> Description:
+    data = row["data"]
+    score = {"field": "score", "old": None,
+             "new": {"formula": data["formula"], "inputs": data["inputs"]}}
+    return (f"scored {_feature(row, names)} with {data['formula']}: priority "
+            f"{data['old_priority']:g} to {data['priority']:g}", [*field_changes(data), score])
+
+
+def _details_revised(row: Row, names: Names) -> Description:
+    revised = row["data"]["changes"]
+    changes = [{"field": k, "old": c["old"], "new": c["new"]} for k, c in revised.items()]
+    fields = _listed([k.replace("_", " ") for k in revised])
+    title = revised.get("title", {}).get("old")
+    feature = f"feature '{title}'" if title else _feature(row, names)
+    return f"revised the {fields} of {feature}", changes
+
+
+def _listed(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, [", ".join(words[:-1]), words[-1]]))
+
+
+def _requirement(verb: str, old: bool, new: bool) -> Callable[[Row, Names], Description]:
+    def describer(row: Row, names: Names) -> Description:
+        data = row["data"]
+        requirement = data["requirement_id"]
+        change = {
+            "field": f"requirements.{requirement}",
+            "old": _body(data, "old_") if old else None,
+            "new": _body(data, "") if new else None,
+        }
+        return f"{verb} requirement {requirement} of {_feature(row, names)}", [change]
+    return describer
+
+
+def _body(data: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {"text": data[f"{prefix}text"],
+            "acceptance_criteria": data[f"{prefix}acceptance_criteria"]}
+
+
+def _release(row: Row, names: Names) -> str:
+    return names.release(row["entity_id"], row["occurred_at"])
+
+
+def _release_planned(row: Row, names: Names) -> Description:
+    data = row["data"]
+    return f"planned release '{data['name']}' for {data['target_date']}", _created(row)
+
+
+def _target_date_changed(row: Row, names: Names) -> Description:
+    data = row["data"]
+    delta = data["delta_days"]
+    verb = "slipped" if delta > 0 else "pulled in"
+    days = "day" if abs(delta) == 1 else "days"
+    sentence = (f"{verb} {_release(row, names)} by {abs(delta)} {days}, from "
+                f"{data['old_target_date']} to {data['target_date']}")
+    delta_change = {"field": "delta_days", "old": None, "new": delta}
+    return sentence, [*field_changes(data), delta_change]
+
+
+def _scope(verb: str, preposition: str, added: bool) -> Callable[[Row, Names], Description]:
+    def describer(row: Row, names: Names) -> Description:
+        feature_id = row["data"]["feature_id"]
+        feature = names.feature(feature_id, row["occurred_at"])
+        change = {"field": "feature_id", "old": None if added else feature_id,
+                  "new": feature_id if added else None}
+        return f"{verb} {feature} {preposition} {_release(row, names)}", [change]
+    return describer
+
+
+def _release_shipped(row: Row, names: Names) -> Description:
+    shipped_on = row["data"]["shipped_on"]
+    return (f"shipped {_release(row, names)} on {shipped_on}",
+            [{"field": "state", "old": "planned", "new": "shipped"},
+             {"field": "shipped_on", "old": None, "new": shipped_on}])
+
+
+def _release_cancelled(row: Row, names: Names) -> Description:
+    return (f"cancelled {_release(row, names)}",
+            [{"field": "state", "old": "planned", "new": "cancelled"}])
+
+
+def _decision(row: Row, names: Names) -> str:
+    return names.decision(row["entity_id"], row["occurred_at"])
+
+
+def _decision_proposed(row: Row, names: Names) -> Description:
+    data = row["data"]
+    return (f"proposed decision '{data['title']}' (chosen option: {data['chosen_option']})",
+            _created(row))
+
+
+def _decision_accepted(row: Row, names: Names) -> Description:
+    caused = row["data"]["changes"]
+    count = f"{len(caused)} roadmap change" + ("" if len(caused) == 1 else "s")
+    return (f"accepted {_decision(row, names)}, causing {count}",
+            [{"field": "status", "old": "proposed", "new": "accepted"},
+             {"field": "roadmap_changes", "old": None, "new": caused}])
+
+
+def _decision_rejected(row: Row, names: Names) -> Description:
+    return (f"rejected {_decision(row, names)}",
+            [{"field": "status", "old": "proposed", "new": "rejected"}])
+
+
+def _decision_ended(status: str, by: str) -> Callable[[Row, Names], Description]:
+    """Superseded or reversed by another decision, named in ``data[by]``."""
+    def describer(row: Row, names: Names) -> Description:
+        other = row["data"][by]
+        sentence = (f"marked {_decision(row, names)} {status} by "
+                    f"{names.decision(other, row['occurred_at'])}")
+        return sentence, [{"field": "status", "old": "accepted", "new": status},
+                          {"field": by, "old": None, "new": other}]
+    return describer
+
+
+DESCRIBERS: dict[str, Callable[[Row, Names], Description]] = {
+    "product.created": _product_created,
+    "product.vision_revised": _product_revised("vision"),
+    "product.strategy_revised": _product_revised("strategy"),
+    "product.retired": _product_retired,
+    "feature.proposed": _feature_proposed,
+    "feature.status_changed": _status_changed,
+    "feature.scheduled": _scheduled,
+    "feature.unscheduled": _unscheduled,
+    "feature.priority_changed": _priority_changed,
+    "feature.priority_scored": _priority_scored,
+    "feature.details_revised": _details_revised,
+    "feature.requirement_added": _requirement("added", old=False, new=True),
+    "feature.requirement_revised": _requirement("revised", old=True, new=True),
+    "feature.requirement_removed": _requirement("removed", old=True, new=False),
+    "release.planned": _release_planned,
+    "release.target_date_changed": _target_date_changed,
+    "release.feature_added": _scope("added", "to the scope of", added=True),
+    "release.feature_removed": _scope("removed", "from the scope of", added=False),
+    "release.shipped": _release_shipped,
+    "release.cancelled": _release_cancelled,
+    "decision.proposed": _decision_proposed,
+    "decision.accepted": _decision_accepted,
+    "decision.rejected": _decision_rejected,
+    "decision.superseded": _decision_ended("superseded", "superseded_by"),
+    "decision.reversed": _decision_ended("reversed", "reversed_by"),
+}

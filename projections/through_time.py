@@ -1,0 +1,187 @@
+"""Through time: which dates slipped and why, which features kept moving, what shipped.
+
+Read-only questions answered from the audit (every change as published) and the
+roadmap's per-entity rows; no table of its own, so nothing to rebuild. Each function
+takes a connection to the views file (one read transaction gives a consistent answer)
+and ids as text, like the readers in :mod:`projections.audit`.
+"""
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from projections.intervals import instant, states
+from projections.roadmap import FEATURES, PRODUCTS, RELEASES, SHIPPED
+from projections.summaries import Names
+
+TARGET_DATE_CHANGED = "release.target_date_changed"
+SCHEDULING = ("feature.scheduled", "feature.unscheduled")
+
+
+class ReleaseNotShipped(Exception):
+    """Release notes were asked for a release that has not shipped (yet)."""
+
+
+# The slip ledger
+
+
+def slip_ledger(conn: sqlite3.Connection, release_id: str,
+                as_of: datetime | None = None) -> dict[str, Any] | None:
+    """Every target-date change of a release (old → new, days, who, why) and the totals;
+    None when the release did not exist at ``as_of``."""
+    releases = states(conn, RELEASES, "entity_id = ?", (release_id,), as_of)
+    if not releases:
+        return None
+    names = Names(conn)
+    rows = _audit(conn, "entity_id = ? AND type = ?", (release_id, TARGET_DATE_CHANGED), as_of,
+                  order="entity_version")
+    entries = [_slip(row, names) for row in rows]
+    planned = _audit(conn, "entity_id = ? AND type = 'release.planned'", (release_id,), None)
+    return {
+        "release_id": release_id,
+        "name": releases[0]["name"],
+        "state": releases[0]["state"],
+        "planned_target_date": planned[0]["data"]["target_date"] if planned else None,
+        "target_date": releases[0]["target_date"],
+        "changes": entries,
+        "totals": _totals(e["delta_days"] for e in entries),
+    }
+
+
+def slipped_most(conn: sqlite3.Connection, product_id: str, as_of: datetime | None = None,
+                 limit: int = 10) -> list[dict[str, Any]]:
+    """The product's releases that slipped most (days slipped, then number of slips)."""
+    rows = _audit(conn, "product_id = ? AND type = ?", (product_id, TARGET_DATE_CHANGED), as_of)
+    deltas: dict[str, list[int]] = {}
+    for row in rows:
+        deltas.setdefault(row["entity_id"], []).append(row["data"]["delta_days"])
+    releases = {r["entity_id"]: r for r in states(conn, RELEASES, "product_id = ?",
+                                                   (product_id,), as_of)}
+    ranked = [(_totals(days), rid) for rid, days in deltas.items()]
+    ranked.sort(key=lambda t: (-t[0]["days_slipped"], -t[0]["slips"],
+                               releases.get(t[1], {}).get("name") or "", t[1]))
+    return [{"release_id": rid, "name": releases.get(rid, {}).get("name"),
+             "target_date": releases.get(rid, {}).get("target_date"), **totals}
+            for totals, rid in ranked if totals["slips"]][:max(1, limit)]
+
+
+def _slip(row: dict[str, Any], names: Names) -> dict[str, Any]:
+    data, at = row["data"], row["occurred_at"]
+    return {
+        "occurred_at": at, "actor": row["actor"],
+        "old_target_date": data["old_target_date"], "target_date": data["target_date"],
+        "delta_days": data["delta_days"],
+        "kind": "slip" if data["delta_days"] > 0 else "pull-in",
+        "rationale": row["rationale"], "evidence": row["evidence"],
+        "decision_id": row["decision_id"],
+        "decision": names.decision(row["decision_id"], at) if row["decision_id"] else None,
+    }
+
+
+def _totals(deltas: Iterable[int]) -> dict[str, int]:
+    days = list(deltas)
+    return {
+        "slips": sum(1 for d in days if d > 0),
+        "pull_ins": sum(1 for d in days if d < 0),
+        "days_slipped": sum(d for d in days if d > 0),
+        "days_pulled_in": -sum(d for d in days if d < 0),
+        "net_days": sum(days),
+    }
+
+
+# Reschedules
+
+
+def reschedules(conn: sqlite3.Connection, product_id: str,
+                as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Every feature of the product ever scheduled, most rescheduled first, with its moves."""
+    rows = _audit(conn, f"product_id = ? AND type IN {SCHEDULING}", (product_id,), as_of)
+    return _by_feature(conn, rows, as_of)
+
+
+def feature_reschedules(conn: sqlite3.Connection, feature_id: str,
+                        as_of: datetime | None = None) -> dict[str, Any] | None:
+    """How many times a feature was rescheduled, and each move; None if never scheduled."""
+    rows = _audit(conn, f"entity_id = ? AND type IN {SCHEDULING}", (feature_id,), as_of,
+                  order="entity_version")
+    found = _by_feature(conn, rows, as_of)
+    return found[0] if found else None
+
+
+def _by_feature(conn: sqlite3.Connection, rows: list[dict[str, Any]],
+                as_of: datetime | None) -> list[dict[str, Any]]:
+    """Group scheduling changes per feature. A reschedule is leaving a release the feature
+    was in: moved to another release or sent back to the backlog."""
+    names, moves = Names(conn), dict[str, list[dict[str, Any]]]()
+    for row in rows:
+        moves.setdefault(row["entity_id"], []).append(_move(row, names))
+    titles = {f["entity_id"]: f["title"] for f in
+              states(conn, FEATURES, f"entity_id IN ({', '.join('?' * len(moves))})",
+                     tuple(moves), as_of)} if moves else {}
+    found: list[dict[str, Any]] = [{"feature_id": fid, "title": titles.get(fid),
+                                     "times_rescheduled": sum(1 for m in ms if
+                                                              m["from_release_id"] is not None),
+                                     "moves": ms} for fid, ms in moves.items()]
+    found.sort(key=lambda f: (-f["times_rescheduled"], f["title"] or "", f["feature_id"]))
+    return found
+
+
+def _move(row: dict[str, Any], names: Names) -> dict[str, Any]:
+    data, at = row["data"], row["occurred_at"]
+    old, new = data.get("old_release_id"), data.get("release_id")
+    return {
+        "occurred_at": at, "actor": row["actor"],
+        "from_release_id": old, "from": names.release_name(old, at) if old else None,
+        "to_release_id": new, "to": names.release_name(new, at) if new else None,
+        "rationale": row["rationale"], "decision_id": row["decision_id"],
+    }
+
+
+# Release notes
+
+
+def release_notes(conn: sqlite3.Connection, release_id: str) -> str | None:
+    """Customer-facing Markdown notes of a shipped release, from the benefit statements of
+    the features that shipped in it; None when the release is unknown."""
+    releases = states(conn, RELEASES, "entity_id = ?", (release_id,), None)
+    if not releases:
+        return None
+    release = releases[0]
+    if release["state"] != SHIPPED:
+        raise ReleaseNotShipped(
+            f"Release '{release['name']}' is {release['state']}: release notes are assembled "
+            "from what shipped, once the release has shipped."
+        )
+    products = states(conn, PRODUCTS, "entity_id = ?", (release["product_id"],), None)
+    shipped = states(conn, FEATURES, "release_id = ? AND status = ?", (release_id, SHIPPED),
+                     None)
+    shipped.sort(key=lambda f: (-f["priority"], f["title"]))
+    lines = [f"# {_md(products[0]['name'] if products else '')} {_md(release['name'])}".strip(),
+             "", f"_Released {release['shipped_on']}._"]
+    if release["theme"]:
+        lines += ["", _md(release["theme"])]
+    lines += ["", "## What's new", ""]
+    lines += [f"- **{_md(f['title'])}**: {_md(f['benefit'])}" for f in shipped] or [
+        "- Fixes and improvements."]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Text that Markdown shows as written: no accidental emphasis, links or headings."""
+    for char in "\\`*_[]<>#|":
+        text = text.replace(char, "\\" + char)
+    return " ".join(text.split())
+
+
+# Reading the audit
+
+
+def _audit(conn: sqlite3.Connection, where: str, params: tuple[Any, ...],
+           as_of: datetime | None, order: str = "seq") -> list[dict[str, Any]]:
+    if as_of is not None:
+        where, params = f"{where} AND occurred_at <= ?", (*params, instant(as_of))
+    rows = conn.execute(f"SELECT * FROM audit WHERE {where} ORDER BY {order}", params)
+    return [{**dict(r), "data": json.loads(r["data"]), "evidence": json.loads(r["evidence"])}
+            for r in rows.fetchall()]

@@ -1,0 +1,220 @@
+"""The read side: one SQLite file holding every projection and the position it reflects.
+
+Projections (``roadmap``, ``audit``) consume :class:`contract.changes.Change` objects only,
+so the same handlers serve the store catch-up and a Kafka consumer. :func:`apply_changes`
+applies them without touching any tracking; :meth:`Views.apply` adds the store position
+in the same transaction, and :meth:`Views.transaction` lets another feeder do the same
+with its own positions (:mod:`projections.tracking`).
+"""
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from contract.changes import Change
+from projections import audit, roadmap, tracking
+
+log = logging.getLogger(__name__)
+
+SCHEMA = roadmap.SCHEMA + audit.SCHEMA + tracking.SCHEMA
+#: Bump when a table changes: views of another version are emptied and rebuilt from the log.
+VIEWS_VERSION = 1
+#: Every table these views have ever had; only these are dropped when the version changes.
+OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "tracking")
+
+#: Every projection's handler, applied in turn to each change.
+PROJECTIONS: tuple[Callable[[sqlite3.Connection, Change], bool], ...] = (
+    roadmap.apply, audit.record,
+)
+
+
+def apply_changes(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
+    """Apply ``changes`` to every projection inside the caller's transaction.
+
+    Idempotent per entity version: changes already applied change nothing. Tracking is
+    left to the caller, so it can record its own positions in the same transaction.
+    """
+    for change in changes:
+        for project in PROJECTIONS:
+            project(conn, change)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode with durable commits; transactions are explicit."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+class Views:
+    """The projections in one SQLite file, and the store position they reflect.
+
+    Safe to share between threads: writes are serialised, each read runs on a pooled
+    connection in its own snapshot (WAL lets reads proceed while a write commits).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = connect(self.path)
+        _prepare(self._writer)
+        self._write_lock = threading.Lock()
+        self._readers: list[sqlite3.Connection] = []
+        self._all_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._advanced = threading.Condition()
+        self._position = tracking.tracked(self._writer)
+
+    def close(self) -> None:
+        """Close every connection; stop the catch-up feeding these views first."""
+        with self._write_lock, self._readers_lock:
+            for conn in [*self._all_readers, self._writer]:
+                conn.close()
+            self._readers.clear()
+            self._all_readers.clear()
+
+    # Position and read-your-writes
+
+    @property
+    def position(self) -> int:
+        """The highest store position applied."""
+        with self._advanced:
+            return self._position
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until the store position ``position`` is applied; False after ``timeout`` s."""
+        with self._advanced:
+            return self._advanced.wait_for(lambda: self._position >= position, timeout)
+
+    # Writing
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; waiters are woken after it commits."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                position = tracking.tracked(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                _roll_back(conn)
+                raise
+        self._advance_to(position)
+
+    def apply(self, changes: Iterable[Change], position: int) -> None:
+        """Apply ``changes`` and record the store ``position`` they reach, atomically."""
+        with self.transaction() as conn:
+            apply_changes(conn, changes)
+            tracking.track(conn, position)
+
+    def _advance_to(self, position: int) -> None:
+        with self._advanced:
+            self._position = max(self._position, position)
+            self._advanced.notify_all()
+
+    # Reading
+
+    def list_products(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
+        """Every product as of ``as_of`` (None: now), by name."""
+        with self._reading() as conn:
+            return roadmap.read_products(conn, as_of)
+
+    def roadmap(self, product_id: UUID, as_of: datetime | None = None) -> dict[str, Any] | None:
+        """The roadmap of a product (see :mod:`projections.roadmap`); None if unknown then."""
+        with self._reading() as conn:
+            return roadmap.read_roadmap(conn, str(product_id), as_of)
+
+    def history(self, entity_id: UUID, as_of: datetime | None = None) -> list[dict[str, Any]]:
+        """Every change of one entity, oldest first; only those up to ``as_of`` when given."""
+        with self._reading() as conn:
+            return audit.read_history(conn, str(entity_id), as_of)
+
+    def product_history(self, product_id: UUID,
+                        as_of: datetime | None = None) -> list[dict[str, Any]]:
+        """Every change of a product, its features and its releases, in log order."""
+        with self._reading() as conn:
+            return audit.read_product_history(conn, str(product_id), as_of)
+
+    def audit(self, *, product_id: UUID | None = None, entity_id: UUID | None = None,
+              actor: str | None = None, change_type: str | None = None,
+              since: datetime | None = None, until: datetime | None = None,
+              limit: int = 100, cursor: int | None = None) -> dict[str, Any]:
+        """A page of the audit trail: ``{"items": [...], "next_cursor": int | None}``."""
+        with self._reading() as conn:
+            return audit.read_audit(
+                conn, product_id=_text(product_id), entity_id=_text(entity_id), actor=actor,
+                change_type=change_type, since=since, until=until, limit=limit, cursor=cursor,
+            )
+
+    def event_count(self) -> int:
+        """How many changes have been applied."""
+        with self._reading() as conn:
+            return audit.count(conn)
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection inside one read transaction: a consistent snapshot."""
+        conn = self._reader()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+        finally:
+            with self._readers_lock:
+                self._readers.append(conn)
+
+    def _reader(self) -> sqlite3.Connection:
+        with self._readers_lock:
+            if self._readers:
+                return self._readers.pop()
+        conn = connect(self.path)
+        with self._readers_lock:
+            self._all_readers.append(conn)
+        return conn
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Create the tables; start afresh (position 0) if they were made by another version."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != VIEWS_VERSION:
+            _drop_own_tables(conn, version)
+        for statement in filter(str.strip, SCHEMA.split(";")):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {VIEWS_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        _roll_back(conn)
+        raise
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    # SQLite may already have rolled back (e.g. disk full): don't hide the first error.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _drop_own_tables(conn: sqlite3.Connection, version: int) -> None:
+    existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    stale = [name for name in OWN_TABLES if name in existing]
+    if stale:
+        log.warning("Views made by version %d: emptying them to rebuild from the log", version)
+    for name in stale:
+        conn.execute(f"DROP TABLE {name}")
+
+
+def _text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)

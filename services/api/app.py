@@ -1,0 +1,46 @@
+"""The HTTP application: routers, error mapping and middleware around one :class:`Runtime`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.api import problems
+from services.api.middleware import MAX_BODY_BYTES, BodyLimit, Idempotency
+from services.api.routes import features, products, releases, tokens, views
+from services.runtime import Runtime
+
+DESCRIPTION = """Record the decisions that shape a product — why, what and when — and read the
+roadmap and the audit trail. Every request needs `Authorization: Bearer <token>`.
+Writes return `{id, version, position}`: send `If-Match: "<version>"` to refuse stale
+writes, `Idempotency-Key` to retry safely, and read views with `?after=<position>`."""
+
+
+def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The API over ``runtime``; the views' catch-up runs while the app is being served."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(title="Product Decision Log", version="1", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.runtime = runtime
+    problems.install(app)
+    for module in (products, features, releases, views, tokens):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness, and how far the views have caught up with the log (no token needed)."""
+        return {"status": "ok", "log_position": runtime.app.event_count(),
+                "views_position": runtime.views.position}
+
+    app.add_middleware(Idempotency, runtime=runtime)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    return app

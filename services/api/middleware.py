@@ -1,0 +1,160 @@
+"""ASGI middleware: a cap on request bodies, and Idempotency-Key handling for POSTs."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.problems import problem_response
+from services.idempotency import Claim, StoredResponse, fingerprint
+from services.runtime import Runtime
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_KEY_LENGTH = 200
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands over ``body`` once, then defers to the client."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def send_problem(scope: Scope, receive: Receive, send: Send, status: int, slug: str,
+                       title: str, detail: str, **headers: str) -> None:
+    response = problem_response(status, slug, title, detail,
+                                {k.replace("_", "-"): v for k, v in headers.items()})
+    await response(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413; buffer the rest for the app."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self.too_large(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # the client went away
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                return await self.too_large(scope, receive, send)
+        await self.app(scope, replaying(body, receive), send)
+
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_problem(scope, receive, send, 413, "too-large", "Request body too large",
+                           f"The request body is larger than {self.max_bytes // 1024} KiB.")
+
+
+class Idempotency:
+    """Replay the stored response of a POST retried with the same ``Idempotency-Key``.
+
+    Runs after :class:`BodyLimit`, so the whole body is at hand. Requests without a
+    valid token pass through untouched (the route answers 401).
+    """
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app, self.runtime = app, runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        if key is None or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+            return await send_problem(
+                scope, receive, send, 400, "bad-idempotency-key", "Malformed Idempotency-Key",
+                f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable characters, "
+                "e.g. a UUID.")
+        owner = await run_in_threadpool(self.owner, scope)
+        if owner is None:
+            return await self.app(scope, receive, send)
+        body = (await receive()).get("body", b"")
+        request = replaying(body, receive)
+        print_ = fingerprint(scope["method"], scope["path"] + "?" +
+                             scope["query_string"].decode("latin-1"), body, owner)
+        store = self.runtime.idempotency
+        claim, stored = await run_in_threadpool(store.claim, owner, key, print_)
+        if claim is Claim.claimed:
+            return await self.first_time(scope, request, send, owner, key)
+        if claim is Claim.replay and stored is not None:
+            return await replay(stored, send)
+        if claim is Claim.in_flight:
+            return await send_problem(
+                scope, request, send, 409, "idempotency-in-flight", "Request in progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                Retry_After="1")
+        await send_problem(
+            scope, request, send, 422, "idempotency-key-reused", "Idempotency-Key reused",
+            "This Idempotency-Key was already used for a different request (another "
+            "method, path or body). Use a new key for a new request.")
+
+    def owner(self, scope: Scope) -> str | None:
+        """The name of the token the request carries, if it is a valid one."""
+        authorization = header(scope, b"authorization") or ""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        identity = self.runtime.tokens.authenticate(token.strip())
+        return identity.name if identity else None
+
+    async def first_time(self, scope: Scope, receive: Receive, send: Send, owner: str,
+                         key: str) -> None:
+        """Run the request; keep its response if it succeeded, free the key if not."""
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
+        store = self.runtime.idempotency
+        try:
+            await self.app(scope, receive, capturing(send, captured))
+        except BaseException:
+            await run_in_threadpool(store.release, owner, key)
+            raise
+        if 200 <= captured["status"] < 300:
+            response = StoredResponse(captured["status"], captured["headers"], captured["body"])
+            await run_in_threadpool(store.complete, owner, key, response)
+        else:
+            await run_in_threadpool(store.release, owner, key)
+
+
+def capturing(send: Send, captured: dict[str, Any]) -> Callable[[Message], Awaitable[None]]:
+    """A ``send`` that also records the status, headers and body it passes on."""
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            captured["status"] = message["status"]
+            captured["headers"] = [(k.decode("latin-1"), v.decode("latin-1"))
+                                   for k, v in message.get("headers", [])]
+        elif message["type"] == "http.response.body":
+            captured["body"] += message.get("body", b"")
+        await send(message)
+
+    return capture
+
+
+async def replay(stored: StoredResponse, send: Send) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body})

@@ -1,0 +1,105 @@
+"""Reads served from the views: product list, roadmap, histories, audit.
+
+Each accepts ``?after=POSITION`` (a position returned by a write) to read your own
+writes, and ``?as_of=`` (an ISO instant with a timezone) to read the past.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator, AwareDatetime
+
+from services.api.deps import MAX_POSITION, CaughtUp, RuntimeDep, Viewer
+from services.api.problems import Problem
+
+router = APIRouter(tags=["views"], dependencies=[CaughtUp])
+
+
+
+def in_utc_range(value: datetime) -> datetime:
+    """Refuse instants that exist in their own timezone but not in UTC (year 0 or 10000)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant is out of range once converted to UTC") from None
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
+AsOf = Annotated[Instant | None, Query(
+    description="Read the view as it was at this instant (ISO 8601 with a timezone).")]
+
+
+def not_found(kind: str, entity_id: UUID) -> Problem:
+    return Problem(404, "not-found", "Not found",
+                   f"No {kind} with id {entity_id} in the views. If you just created it, "
+                   "pass ?after=POSITION with the position the write returned.")
+
+
+@router.get("/products")
+def list_products(who: Viewer, runtime: RuntimeDep, as_of: AsOf = None) -> dict[str, Any]:
+    return {"items": runtime.views.list_products(as_of=as_of)}
+
+
+@router.get("/products/{product_id}/roadmap")
+def roadmap(product_id: UUID, who: Viewer, runtime: RuntimeDep,
+            as_of: AsOf = None) -> dict[str, Any]:
+    """Releases in target-date order with their features, the backlog, now / next / later."""
+    found = runtime.views.roadmap(product_id, as_of=as_of)
+    if found is None:
+        raise not_found("product", product_id)
+    return found
+
+
+@router.get("/products/{product_id}/history")
+def product_history(product_id: UUID, who: Viewer, runtime: RuntimeDep,
+                    as_of: AsOf = None) -> dict[str, Any]:
+    """Every change to the product and to its features and releases."""
+    items = runtime.views.product_history(product_id, as_of=as_of)
+    if not items:
+        raise not_found("product", product_id)
+    return {"product_id": str(product_id), "items": items}
+
+
+def entity_history(kind: str, entity_id: UUID, runtime: RuntimeDep,
+                   as_of: AsOf) -> dict[str, Any]:
+    items = runtime.views.history(entity_id, as_of=as_of)
+    if not items or items[0]["entity_type"] != kind:
+        raise not_found(kind, entity_id)
+    return {"entity_id": str(entity_id), "items": items}
+
+
+@router.get("/features/{feature_id}/history")
+def feature_history(feature_id: UUID, who: Viewer, runtime: RuntimeDep,
+                    as_of: AsOf = None) -> dict[str, Any]:
+    """Every change to the feature: who, when, what changed, why."""
+    return entity_history("feature", feature_id, runtime, as_of)
+
+
+@router.get("/releases/{release_id}/history")
+def release_history(release_id: UUID, who: Viewer, runtime: RuntimeDep,
+                    as_of: AsOf = None) -> dict[str, Any]:
+    """Every change to the release: dates slipped or pulled in, scope, shipping."""
+    return entity_history("release", release_id, runtime, as_of)
+
+
+@router.get("/audit")
+def audit(
+    who: Viewer,
+    runtime: RuntimeDep,
+    product: UUID | None = None,
+    entity: UUID | None = None,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    change_type: Annotated[str | None, Query(alias="type", max_length=100,
+                                             description="e.g. feature.scheduled")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_POSITION,
+                                        description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """Every change matching the filters, in log order; page with ``cursor``."""
+    return runtime.views.audit(product_id=product, entity_id=entity, actor=actor,
+                               change_type=change_type, since=since, until=until,
+                               limit=limit, cursor=cursor)

@@ -1,0 +1,135 @@
+"""A small, typed wrapper over kafka-python: publish a batch and know it is stored; create topics.
+
+Delivery is explicit: :meth:`Publisher.publish` returns only once the broker has acknowledged
+every message of the batch (``acks=all``), and raises :class:`KafkaUnavailable` otherwise. The
+producer is idempotent with at most 5 requests in flight, so retries neither duplicate nor
+reorder messages within a partition. How long a batch may take is bounded by
+``delivery_timeout_ms``; what to do then (back off, retry the batch) is the caller's choice.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from contract.cloudevents import KafkaMessage
+from services.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+#: Topics keep their history forever: consumers replay from the start.
+TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+
+
+class KafkaUnavailable(Exception):
+    """The broker could not be reached, or did not acknowledge a batch in time."""
+
+
+@dataclass(frozen=True)
+class ProducerOptions:
+    """Buffering, batching and timeouts of the producer."""
+
+    linger_ms: int = 5
+    batch_size_bytes: int = 256 * 1024
+    max_in_flight: int = 5
+    retries: int = 50
+    retry_backoff_ms: int = 100
+    request_timeout_ms: int = 10_000
+    delivery_timeout_ms: int = 30_000
+    connect_timeout_ms: int = 5_000
+    reconnect_backoff_max_ms: int = 1_000
+
+
+def describe(error: BaseException) -> str:
+    """``error`` as one short line naming its type once."""
+    text = str(error)
+    name = type(error).__name__
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
+def _client_config(kafka: KafkaSettings, options: ProducerOptions) -> dict[str, Any]:
+    return {
+        "bootstrap_servers": (kafka.bootstrap_servers or "").split(","),
+        "client_id": kafka.client_id,
+        "request_timeout_ms": options.request_timeout_ms,
+        "bootstrap_timeout_ms": options.connect_timeout_ms,
+        "reconnect_backoff_max_ms": options.reconnect_backoff_max_ms,
+    }
+
+
+class Publisher:
+    """An idempotent, ``acks=all`` producer that publishes batches and waits for them."""
+
+    def __init__(self, kafka: KafkaSettings, options: ProducerOptions | None = None) -> None:
+        self._options = options or ProducerOptions()
+        opts = self._options
+        try:
+            self._producer = KafkaProducer(
+                **_client_config(kafka, opts),
+                acks="all",
+                enable_idempotence=True,
+                max_in_flight_requests_per_connection=opts.max_in_flight,
+                retries=opts.retries,
+                retry_backoff_ms=opts.retry_backoff_ms,
+                linger_ms=opts.linger_ms,
+                batch_size=opts.batch_size_bytes,
+                delivery_timeout_ms=opts.delivery_timeout_ms,
+                max_block_ms=opts.request_timeout_ms,
+            )
+        except KafkaError as error:
+            raise KafkaUnavailable(describe(error)) from error
+
+    def publish(self, messages: Sequence[KafkaMessage]) -> None:
+        """Send ``messages`` in order and return once the broker has stored all of them."""
+        try:
+            futures = [
+                self._producer.send(m.topic, key=m.key, value=m.value, headers=m.headers)
+                for m in messages
+            ]
+            self._producer.flush(timeout=self._options.delivery_timeout_ms / 1000 + 5)
+            for future in futures:
+                future.get(timeout=0)
+        except (KafkaError, OSError) as error:
+            raise KafkaUnavailable(describe(error)) from error
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the producer; anything still unacknowledged after ``timeout`` is dropped."""
+        try:
+            self._producer.close(timeout=timeout)
+        except (KafkaError, OSError) as error:  # closing a producer of a dead broker
+            log.debug("closing the Kafka producer: %s", error)
+
+
+def ensure_topics(kafka: KafkaSettings, topics: Iterable[str],
+                  options: ProducerOptions | None = None) -> None:
+    """Create ``topics`` with the configured partitions and replication if they do not exist."""
+    opts = options or ProducerOptions()
+    wanted = {
+        name: {"num_partitions": kafka.partitions, "replication_factor": kafka.replication_factor,
+               "configs": dict(TOPIC_CONFIG)}
+        for name in topics
+    }
+    try:
+        admin = KafkaAdminClient(**_client_config(kafka, opts))
+    except KafkaError as error:
+        raise KafkaUnavailable(describe(error)) from error
+    try:
+        result = admin.create_topics(wanted, timeout_ms=opts.request_timeout_ms,
+                                     raise_errors=False)
+        for topic in result["topics"]:
+            code = topic["error_code"]
+            if code not in (0, TopicAlreadyExistsError.errno):
+                raise KafkaUnavailable(
+                    f"cannot create topic {topic['name']}: error {code} "
+                    f"{topic.get('error_message') or ''}".rstrip()
+                )
+            if code == 0:
+                log.info("created Kafka topic %s (%d partitions, replication %d)",
+                         topic["name"], kafka.partitions, kafka.replication_factor)
+    except KafkaError as error:
+        raise KafkaUnavailable(describe(error)) from error
+    finally:
+        admin.close()

@@ -1,0 +1,271 @@
+"""The outbox relay: publishes the committed event log to Kafka, in order, at least once.
+
+Each round reads the next batch of notifications after the published position, turns every
+event into its public :class:`~contract.changes.Change` (plus its roadmap change, if any),
+publishes them as CloudEvents and waits until the broker has stored all of them; only then is
+the new position written, to a table in the store's own SQLite file. A crash therefore
+re-publishes at most the last unacknowledged batch, with the same ``ce_id``s.
+
+Commands never wait for the relay: it follows the log from its own thread (``pdl serve``) or
+process (``pdl relay`` / ``python -m services.relay``). When the broker is unreachable it backs
+off exponentially (bounded by ``backoff_max_s``), says so in the log, and resumes when it returns.
+"""
+
+import argparse
+import logging
+import signal
+import sqlite3
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from contract.changes import change_from_event, is_published
+from contract.cloudevents import KafkaMessage, messages_for
+from contract.topics import all_topics
+from domain.base import DecisionLogAggregate
+from services.application import DecisionLog
+from services.bootstrap import build_application
+from services.kafka_io import KafkaUnavailable, ProducerOptions, Publisher, ensure_topics
+from services.settings import KafkaSettings, Settings
+
+log = logging.getLogger("pdl.relay")
+
+DEFAULT_NAME = "kafka"
+
+
+class RelayPositions:
+    """How far each relay has published, in the ``kafka_relay_positions`` table of the store."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._lock = threading.Lock()
+        if str(path) != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS kafka_relay_positions ("
+            " relay TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL)"
+        )
+
+    def get(self, relay: str) -> int:
+        """The last position ``relay`` published (0 before its first batch)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT position FROM kafka_relay_positions WHERE relay = ?", (relay,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def set(self, relay: str, position: int) -> None:
+        """Record that everything up to ``position`` is published (never moves back)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO kafka_relay_positions (relay, position, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (relay) DO UPDATE SET position = max(position, excluded.position),"
+                " updated_at = excluded.updated_at",
+                (relay, position, datetime.now(UTC).isoformat()),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+@dataclass(frozen=True)
+class RelayOptions:
+    """How the relay batches, polls and backs off."""
+
+    name: str = DEFAULT_NAME
+    batch_size: int = 500
+    poll_interval_s: float = 0.1
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    producer: ProducerOptions = field(default_factory=ProducerOptions)
+
+
+class Relay:
+    """Publishes the store's notifications after its recorded position to Kafka."""
+
+    def __init__(self, app: DecisionLog, kafka: KafkaSettings, positions: RelayPositions,
+                 options: RelayOptions | None = None) -> None:
+        self._app = app
+        self._kafka = kafka
+        self._positions = positions
+        self.options = options or RelayOptions()
+        self._position = positions.get(self.options.name)
+        self._publisher: Publisher | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def position(self) -> int:
+        """The last log position known to be published."""
+        return self._position
+
+    def pending(self) -> int:
+        """How many events of the log are not published yet."""
+        return max(0, self._app.event_count() - self._position)
+
+    # One batch
+
+    def publish_batch(self) -> int:
+        """Publish the next batch and record its position; returns how many events it held."""
+        notifications = self._app.recorder.select_notifications(
+            self._position, self.options.batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        messages: list[KafkaMessage] = []
+        for notification in notifications:
+            event = self._app.mapper.to_domain_event(notification)
+            if isinstance(event, DecisionLogAggregate.Event) and is_published(event):
+                change = change_from_event(event, notification.id)
+                messages.extend(messages_for(change, self._kafka.topic_prefix))
+        if messages:
+            self._connected().publish(messages)
+        self._position = notifications[-1].id
+        self._positions.set(self.options.name, self._position)
+        return len(notifications)
+
+    def run_until_caught_up(self) -> int:
+        """Publish until nothing is pending; returns the position. Raises KafkaUnavailable."""
+        while self.publish_batch():
+            pass
+        return self._position
+
+    def _connected(self) -> Publisher:
+        if self._publisher is None:
+            ensure_topics(self._kafka, all_topics(self._kafka.topic_prefix),
+                          self.options.producer)
+            self._publisher = Publisher(self._kafka, self.options.producer)
+        return self._publisher
+
+    def _disconnect(self, timeout: float = 0.0) -> None:
+        if self._publisher is not None:
+            self._publisher.close(timeout)
+            self._publisher = None
+
+    # The loop
+
+    def run_forever(self) -> None:
+        """Follow the log until :meth:`request_stop`; never raises."""
+        backoff = self.options.backoff_initial_s
+        failing = False
+        log.info("relay %r publishing to %s from position %d", self.options.name,
+                 self._kafka.bootstrap_servers, self._position)
+        while not self._stopping.is_set():
+            try:
+                published = self.publish_batch()
+            except KafkaUnavailable as error:
+                self._disconnect()
+                log.warning("Kafka unreachable at %s (%s); %d events waiting; retrying in %.1fs",
+                            self._kafka.bootstrap_servers, error, self.pending(), backoff)
+            except Exception:
+                self._disconnect()
+                log.exception("relay failed; %d events waiting; retrying in %.1fs",
+                              self.pending(), backoff)
+            else:
+                if failing:
+                    log.info("Kafka reachable again at %s; publishing from position %d",
+                             self._kafka.bootstrap_servers, self._position)
+                failing, backoff = False, self.options.backoff_initial_s
+                if not published:
+                    self._wake.wait(self.options.poll_interval_s)
+                    self._wake.clear()
+                continue
+            failing = True
+            self._stopping.wait(backoff)
+            backoff = min(backoff * 2, self.options.backoff_max_s)
+        self._disconnect(timeout=5.0)
+        log.info("relay %r stopped at position %d", self.options.name, self._position)
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run_forever` to return after its current batch."""
+        self._stopping.set()
+        self._wake.set()
+
+    def notify(self) -> None:
+        """Wake the relay now (e.g. after a write) instead of at its next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run :meth:`run_forever` in a daemon thread."""
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self.run_forever, name="kafka-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread started by :meth:`start` after its current batch."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self._disconnect()
+        self._positions.close()
+
+
+def positions_for(settings: Settings) -> RelayPositions:
+    """The relay's position table: in the store's SQLite file (in memory for a memory store)."""
+    if settings.store.kind == "sqlite":
+        return RelayPositions(settings.events_path)
+    return RelayPositions(":memory:")
+
+
+def build_relay(app: DecisionLog, settings: Settings,
+                options: RelayOptions | None = None) -> Relay | None:
+    """The relay for ``app``, or ``None`` when Kafka is not configured."""
+    if not settings.kafka.enabled:
+        return None
+    return Relay(app, settings.kafka, positions_for(settings), options)
+
+
+def relay_main(settings: Settings, options: RelayOptions | None = None) -> int:
+    """Run the relay as its own process until SIGTERM or Ctrl-C (``pdl relay``)."""
+    if not settings.kafka.enabled:
+        print("Kafka is not configured: set PDL_KAFKA__BOOTSTRAP_SERVERS (e.g. 127.0.0.1:9092).",
+              file=sys.stderr)
+        return 2
+    configure_logging()
+    app = build_application(settings)
+    relay = build_relay(app, settings, options)
+    assert relay is not None
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        relay.request_stop()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        relay.run_forever()
+    finally:
+        relay.close()
+        app.close()
+    return 0
+
+
+def configure_logging() -> None:
+    """Our INFO lines on stderr; kafka-python's own chatter only from WARNING up."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Publish the event log to Kafka (outbox relay).")
+    parser.add_argument("--batch-size", type=int, default=RelayOptions.batch_size)
+    parser.add_argument("--poll-interval", type=float, default=RelayOptions.poll_interval_s)
+    parser.add_argument("--backoff-max", type=float, default=RelayOptions.backoff_max_s)
+    args = parser.parse_args(argv)
+    options = RelayOptions(batch_size=args.batch_size, poll_interval_s=args.poll_interval,
+                           backoff_max_s=args.backoff_max)
+    return relay_main(Settings(), options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

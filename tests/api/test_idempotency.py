@@ -1,0 +1,88 @@
+"""Idempotency-Key: a retried POST returns the original response and has no second effect."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from services.runtime import Runtime
+from tests.api.driver import PRODUCT, Api
+
+
+def test_a_retry_with_the_same_key_returns_the_original_response_and_writes_once(
+        editor: Api, runtime: Runtime) -> None:
+    before = runtime.app.event_count()
+
+    first = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-1"})
+    retry = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-1"})
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert retry.headers["ETag"] == first.headers["ETag"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert runtime.app.event_count() == before + 1
+
+
+def test_the_same_key_with_a_different_body_is_refused(editor: Api, runtime: Runtime) -> None:
+    editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-2"})
+    before = runtime.app.event_count()
+
+    other = editor.post("/products", {**PRODUCT, "name": "Other"}, **{"Idempotency-Key": "k-2"})
+
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "already used for a different request" in other.json()["detail"]
+    assert runtime.app.event_count() == before
+
+
+def test_a_command_retried_with_its_key_is_not_applied_twice(
+        editor: Api, runtime: Runtime) -> None:
+    product = editor.create_product()["id"]
+    feature = editor.propose(product, "Share roadmaps")["id"]
+    body = {"status": "accepted", "rationale": "Top customer ask"}
+
+    first = editor.post(f"/features/{feature}/status", body, **{"Idempotency-Key": "k-3"})
+    retry = editor.post(f"/features/{feature}/status", body, **{"Idempotency-Key": "k-3"})
+
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json() == {"id": feature, "version": 2,
+                                            "position": first.json()["position"]}
+
+
+def test_a_refused_request_does_not_use_up_its_key(editor: Api, runtime: Runtime) -> None:
+    refused = editor.post("/products", {**PRODUCT, "name": ""}, **{"Idempotency-Key": "k-4"})
+    fixed = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-4"})
+
+    assert refused.status_code == 422
+    assert fixed.status_code == 201
+
+
+def test_keys_belong_to_their_token(editor: Api, admin: Api, runtime: Runtime) -> None:
+    mine = editor.post("/products", PRODUCT, **{"Idempotency-Key": "shared"})
+    theirs = admin.post("/products", PRODUCT, **{"Idempotency-Key": "shared"})
+
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["id"] != theirs.json()["id"]
+
+
+def test_concurrent_requests_with_the_same_key_write_once(
+        editor: Api, runtime: Runtime) -> None:
+    for attempt in range(5):
+        before = runtime.app.event_count()
+        key = f"race-{attempt}"
+
+        def send(_: int, key: str = key) -> int:
+            return editor.post("/products", PRODUCT, **{"Idempotency-Key": key}).status_code
+
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(send, range(4)))
+
+        assert statuses.count(201) >= 1
+        assert set(statuses) <= {201, 409}  # 409: the first is still in flight, retry later
+        assert runtime.app.event_count() == before + 1
+
+
+def test_a_malformed_key_is_refused(editor: Api, runtime: Runtime) -> None:
+    response = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k" * 201})
+
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["detail"]
+    assert runtime.app.event_count() == 0

@@ -1,0 +1,127 @@
+"""The service as real processes: first start, restart on the same files, rebuild, CLI."""
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.driver import Api
+from tests.api.processes import TOKEN_LINE, pdl, serving
+from tests.api.test_roadmap_scenario import Clock, expected_roadmap, play_scenario
+
+pytestmark = pytest.mark.slow
+
+
+def admin_token(printed: str) -> str:
+    lines = [line for line in printed.splitlines() if line.startswith(TOKEN_LINE)]
+    assert len(lines) == 1, printed
+    return lines[0].rsplit(" ", 1)[1]
+
+
+def views_of(api: Api, ids: dict[str, Any]) -> dict[str, Any]:
+    """Everything the views serve about the scenario, as JSON."""
+    return {
+        "roadmap": api.read(f"/products/{ids['product']}/roadmap", after=ids["position"]),
+        "products": api.read("/products"),
+        "feature": api.read(f"/features/{ids['export']}/history"),
+        "release": api.read(f"/releases/{ids['r1']}/history"),
+        "product": api.read(f"/products/{ids['product']}/history"),
+        "audit": api.read("/audit", limit=500),
+    }
+
+
+def test_a_restarted_server_and_rebuilt_views_show_the_same_roadmap_and_history(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serving(data, tmp_path / "logs") as server, httpx.Client(base_url=server.url) as http:
+        token = admin_token(server.printed())
+        editor = Api(http, Api(http, token).write("/tokens", {"name": "alice",
+                                                              "role": "editor"})["token"])
+        ids = play_scenario(editor, Clock())
+        before = views_of(editor, ids)
+    assert before["roadmap"]["releases"][0]["target_date"] == "2027-04-15"
+
+    with serving(data, tmp_path / "logs") as server, httpx.Client(base_url=server.url) as http:
+        assert TOKEN_LINE not in server.printed()
+        after_restart = views_of(Api(http, editor.token), ids)
+
+    rebuilt = pdl("--data-dir", str(data), "projections", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+
+    with serving(data, tmp_path / "logs") as server, httpx.Client(base_url=server.url) as http:
+        after_rebuild = views_of(Api(http, editor.token), ids)
+
+    assert after_restart == before
+    assert after_rebuild == before
+
+
+def test_the_first_start_prints_an_admin_token_once_and_a_restart_does_not(
+        tmp_path: Path) -> None:
+    with serving(tmp_path, tmp_path / "logs") as server:
+        token = admin_token(server.printed())
+        listed = httpx.get(server.url + "/tokens", headers={"Authorization": f"Bearer {token}"})
+    with serving(tmp_path, tmp_path / "logs") as server:
+        printed_again = server.printed()
+
+    assert listed.status_code == 200
+    assert [(t["name"], t["role"]) for t in listed.json()] == [("admin", "admin")]
+    assert token not in printed_again and TOKEN_LINE not in printed_again
+
+
+def test_the_scenario_roadmap_is_exact_over_a_real_server(tmp_path: Path) -> None:
+    with serving(tmp_path / "data", tmp_path / "logs") as server, \
+            httpx.Client(base_url=server.url) as http:
+        api = Api(http, admin_token(server.printed()))
+        ids = play_scenario(api, Clock())  # the server keeps its own (wall) clock
+        roadmap = api.read(f"/products/{ids['product']}/roadmap", after=ids["position"])
+
+    assert roadmap == expected_roadmap(ids)
+
+
+def test_token_create_prints_only_the_token(tmp_path: Path) -> None:
+    result = pdl("token", "create", "--name", "bob", "--role", "viewer",
+                 "--data-dir", str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith("pdl_") and " " not in result.stdout.strip()
+
+
+def test_a_token_made_by_the_cli_is_accepted_by_the_server(tmp_path: Path) -> None:
+    token = pdl("--data-dir", str(tmp_path), "token", "create", "--name", "bob",
+                "--role", "editor").stdout.strip()
+
+    with serving(tmp_path, tmp_path / "logs") as server:
+        assert TOKEN_LINE not in server.printed()  # a token exists: no admin token printed
+        response = httpx.get(server.url + "/products",
+                             headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
+
+
+def test_a_taken_token_name_is_a_clear_error(tmp_path: Path) -> None:
+    pdl("--data-dir", str(tmp_path), "token", "create", "--name", "bob", "--role", "viewer")
+
+    again = pdl("--data-dir", str(tmp_path), "token", "create", "--name", "bob",
+                "--role", "viewer")
+
+    assert again.returncode == 1
+    assert again.stdout == ""
+    assert "already exists" in again.stderr
+
+
+def test_invalid_settings_are_one_clear_line_and_exit_code_2(tmp_path: Path) -> None:
+    result = pdl("--data-dir", str(tmp_path), "token", "create", "--name", "bob",
+                 "--role", "viewer", PDL_API__READ_YOUR_WRITES_TIMEOUT_S="soon")
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "PDL_API__READ_YOUR_WRITES_TIMEOUT_S" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_data_dir_comes_from_the_environment_when_not_given(tmp_path: Path) -> None:
+    pdl("token", "create", "--name", "bob", "--role", "viewer", PDL_DATA_DIR=str(tmp_path))
+
+    assert (tmp_path / "service.db").exists()

@@ -1,0 +1,216 @@
+"""Helpers for the Kafka tests: write a roadmap's history, read topics back, check what was read."""
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from kafka import KafkaConsumer, TopicPartition
+
+from contract import generate
+from contract.changes import Change, change_from_event
+from contract.topics import ROADMAP_CHANGES
+from domain.reasons import Reason
+from services.application import DecisionLog
+
+ACTOR = "pat@example.com"
+
+
+def because(rationale: str = "Customer interviews.", *evidence: str) -> Reason:
+    return Reason(actor=ACTOR, rationale=rationale, evidence=evidence or ("https://wiki/x",))
+
+
+# Writing
+
+
+def new_product(app: DecisionLog, name: str = "Atlas") -> Any:
+    return app.create_product(actor=ACTOR, name=name, vision="Plan in the open.",
+                              value_proposition="Every decision explained.",
+                              target_customers="Product teams", owner="Pat").id
+
+
+def new_feature(app: DecisionLog, product_id: Any, title: str, priority: float = 1.0) -> Any:
+    return app.propose_feature(
+        product_id, actor=ACTOR, title=title, problem=f"{title} is missing.",
+        business_value="Retention", benefit=f"You get {title}.", priority=priority,
+        requirements=[{"text": "It works", "acceptance_criteria": ["a test passes"]}],
+    ).id
+
+
+def roadmap_history(app: DecisionLog, name: str = "Atlas") -> Any:
+    """A product whose history holds every kind of change; returns the product id."""
+    r = because
+    product = new_product(app, name)
+    app.revise_vision(product, "Plan in the open, together.", r("Board review."))
+    app.revise_strategy(product, "Land and expand.", r("Sales feedback."))
+    q1 = app.plan_release(product, actor=ACTOR, name="Q1", target_date=date(2027, 3, 31)).id
+    q2 = app.plan_release(product, actor=ACTOR, name="Q2", target_date=date(2027, 6, 30)).id
+    q3 = app.plan_release(product, actor=ACTOR, name="Q3", target_date=date(2027, 9, 30),
+                          theme="Scale").id
+    search = new_feature(app, product, "Search", 5)
+    export = new_feature(app, product, "Export", 3)
+    sso = new_feature(app, product, "SSO", 8)
+    for status in ("accepted", "in_progress", "done"):
+        app.change_feature_status(search, status, r(f"Search is {status}."))
+    app.change_feature_status(export, "accepted", r())
+    app.schedule_feature(search, q1, r("Top priority."))
+    app.schedule_feature(export, q1, r("Fits Q1."))
+    app.schedule_feature(export, q2, r("Q1 is full.", "https://jira/EXP-1"))  # moved
+    app.schedule_feature(sso, q3, r("Enterprise deal."))
+    app.unschedule_feature(sso, r("Deal slipped."))
+    app.change_priority(export, 4, r("More requests."))
+    app.revise_feature(export, r("Clearer title."), title="CSV export")
+    app.add_requirement(export, "Excel opens it", ["UTF-8 BOM"], r())
+    app.revise_requirement(export, "R2", "Excel opens it cleanly", ["UTF-8 BOM", "CRLF"], r())
+    app.remove_requirement(export, "R1", r("Covered by R2."))
+    app.change_target_date(q1, date(2027, 4, 15), r("Slip: hiring."))
+    app.change_target_date(q2, date(2027, 6, 1), r("Pull in: less scope."))
+    app.ship_release(q1, date(2027, 4, 14), r("Shipped!"))
+    app.cancel_release(q2, r("Folded into Q3."))
+    return product
+
+
+def many_changes(app: DecisionLog, count: int, features: int = 20) -> list[Any]:
+    """A product with ``features`` features and ``count`` priority changes spread over them."""
+    product = new_product(app, "Bulk")
+    ids = [new_feature(app, product, f"F{i}") for i in range(features)]
+    for n in range(count):
+        app.change_priority(ids[n % features], float(n + 10), because("Re-ranked."))
+    return ids
+
+
+# Reading
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    headers: dict[str, str]
+    value: dict[str, Any]
+
+
+def read_topics(bootstrap: str, topics: list[str], *, at_least: int = 0,
+                timeout_s: float = 60.0) -> list[Record]:
+    """Every record of ``topics`` from the beginning (no consumer group), in partition order.
+
+    Reads until each partition's end offset is reached and at least ``at_least`` records
+    were read, or fails after ``timeout_s``.
+    """
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             group_id=None)
+    try:
+        deadline = time.monotonic() + timeout_s
+        records: list[Record] = []
+        while True:
+            partitions = [TopicPartition(t, p) for t in topics
+                          for p in sorted(consumer.partitions_for_topic(t) or ())]
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            ends = consumer.end_offsets(partitions)
+            records = []
+            while any(consumer.position(tp) < ends[tp] for tp in partitions):
+                for tp, batch in consumer.poll(timeout_ms=500).items():
+                    records.extend(_record(tp, m) for m in batch)
+                assert time.monotonic() < deadline, "timed out reading the topics"
+            if len(records) >= at_least:
+                return records
+            assert time.monotonic() < deadline, (
+                f"only {len(records)} of at least {at_least} records arrived")
+            time.sleep(0.2)
+    finally:
+        consumer.close()
+
+
+def _record(tp: TopicPartition, m: Any) -> Record:
+    return Record(tp.topic, tp.partition, m.offset, m.key.decode(),
+                  {k: v.decode() for k, v in m.headers}, json.loads(m.value))
+
+
+# Checking
+
+
+def first_occurrences(records: list[Record]) -> list[Record]:
+    """The records without re-published duplicates (same ce_id), first occurrence kept."""
+    seen: set[str] = set()
+    unique = []
+    for record in records:
+        if record.headers["ce_id"] not in seen:
+            seen.add(record.headers["ce_id"])
+            unique.append(record)
+    return unique
+
+
+def assert_per_key_order(records: list[Record]) -> None:
+    """Per key (entity), first occurrences come in entity_version order 1, 2, 3, ..."""
+    versions: dict[str, list[int]] = defaultdict(list)
+    for record in first_occurrences(records):
+        versions[record.key].append(record.value["entity_version"])
+    for key, seen in versions.items():
+        assert seen == list(range(1, len(seen) + 1)), f"{key}: versions out of order: {seen}"
+
+
+def assert_roadmap_order(records: list[Record]) -> None:
+    """Per product key, roadmap changes come in log order (per entity: in version order)."""
+    positions: dict[str, list[int]] = defaultdict(list)
+    for record in first_occurrences(records):
+        positions[record.key].append(record.value["log_position"])
+    for key, seen in positions.items():
+        assert seen == sorted(seen), f"roadmap changes of {key} out of order: {seen}"
+
+
+@cache
+def _validators(ce_type: str) -> tuple[Draft202012Validator, ...]:
+    schema = generate.schema_for_ce_type(ce_type)
+    checker = Draft202012Validator.FORMAT_CHECKER
+    headers = generate.header_schema(ce_type, "key")
+    return (Draft202012Validator(schema, format_checker=checker),
+            Draft202012Validator(closed(schema), format_checker=checker),
+            Draft202012Validator(headers, format_checker=checker))
+
+
+def closed(schema: Any) -> Any:
+    """``schema`` with ``additionalProperties: false`` on every object that lists properties:
+    a produced message must carry no field the contract does not document."""
+    if isinstance(schema, dict):
+        result = {k: closed(v) for k, v in schema.items()}
+        if "properties" in schema:
+            result["additionalProperties"] = False
+        return result
+    if isinstance(schema, list):
+        return [closed(v) for v in schema]
+    return schema
+
+
+def assert_valid(record: Record) -> None:
+    """The record's value and headers match its message type's schemas (open and closed)."""
+    value_schema, closed_schema, header_schema = _validators(record.headers["ce_type"])
+    value_schema.validate(record.value)
+    closed_schema.validate(record.value)
+    header_schema.validate(record.headers)
+    assert record.headers["ce_id"] == record.value.get("event_id", record.value.get("change_id"))
+    assert record.headers["ce_time"] == record.value["occurred_at"]
+    assert record.headers["ce_subject"] == record.value["entity_id"]
+    is_roadmap = record.topic.endswith(f".{ROADMAP_CHANGES}.v1")
+    assert record.key == (record.value["product_id"] if is_roadmap else record.value["entity_id"])
+
+
+def stored_changes(app: DecisionLog) -> list[Change]:
+    """Every change in the store, in log order."""
+    notifications = app.recorder.select_notifications(0, 1_000_000, inclusive_of_start=False)
+    return [change_from_event(app.mapper.to_domain_event(n), n.id)  # type: ignore[arg-type]
+            for n in notifications]
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
+        time.sleep(0.05)

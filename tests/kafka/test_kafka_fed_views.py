@@ -1,0 +1,172 @@
+"""Views fed from Kafka equal views fed from the store, whatever the delivery order and repeats."""
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from contract.changes import Change
+from domain.clock import use_clock
+from projections import tracking
+from projections.catchup import StoreCatchUp
+from projections.kafka_feed import FeedOptions, KafkaFeed
+from projections.views import Views, apply_changes
+from services.application import DecisionLog
+from services.bootstrap import build_application
+from services.relay import RelayPositions, build_relay
+from services.settings import Settings
+from tests.kafka.streams import roadmap_history, stored_changes
+
+T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def write_history(app: DecisionLog) -> list[UUID]:
+    """Two products' histories, stamped one minute apart so as-of reads are meaningful."""
+    ticks: Iterator[int] = iter(range(100_000))
+    with use_clock(lambda: T0 + timedelta(minutes=next(ticks))):
+        return [roadmap_history(app, "Atlas"), roadmap_history(app, "Borealis")]
+
+
+@pytest.fixture
+def history(app: DecisionLog) -> list[UUID]:
+    return write_history(app)
+
+
+def outputs(views: Views, products: list[UUID], entities: set[str]) -> dict[str, Any]:
+    """Everything a reader can ask the views, now and half-way through the history."""
+    middle = T0 + timedelta(minutes=40)  # Atlas complete, Borealis half-way
+    return {
+        "products": views.list_products(),
+        "products_then": views.list_products(middle),
+        "roadmaps": [views.roadmap(p) for p in products],
+        "roadmaps_then": [views.roadmap(p, middle) for p in products],
+        "audit": views.audit(limit=1000),
+        "product_histories": [views.product_history(p) for p in products],
+        "histories": {e: views.history(UUID(e)) for e in sorted(entities)},
+        "event_count": views.event_count(),
+    }
+
+
+def store_fed(app: DecisionLog, path: Path) -> Views:
+    views = Views(path)
+    StoreCatchUp(app, views).run_until_caught_up()
+    return views
+
+
+def kafka_fed(views: Views, settings: Settings, group: str) -> KafkaFeed:
+    feed = KafkaFeed(views, settings.kafka, FeedOptions(group_id=group))
+    feed.run_until_caught_up(timeout_s=60)
+    return feed
+
+
+def publish(app: DecisionLog, settings: Settings, *, from_start: bool = False) -> None:
+    if from_start:  # forget what was published: everything goes out again (duplicates)
+        positions = RelayPositions(settings.events_path)
+        positions._db.execute("DELETE FROM kafka_relay_positions")
+        positions.close()
+    relay = build_relay(app, settings)
+    assert relay is not None
+    relay.run_until_caught_up()
+    relay.close()
+
+
+@pytest.mark.kafka
+def test_views_built_from_kafka_equal_views_built_from_the_store(
+        app: DecisionLog, settings: Settings, history: list[UUID], tmp_path: Path) -> None:
+    publish(app, settings)
+    entities = {c.entity_id for c in stored_changes(app)}
+    from_store = store_fed(app, tmp_path / "store.db")
+    from_kafka = Views(tmp_path / "kafka.db")
+    feed = kafka_fed(from_kafka, settings, "views-a")
+    feed.close()
+    try:
+        expected = outputs(from_store, history, entities)
+        assert feed.applied == app.event_count() == len(expected["audit"]["items"])
+        assert None not in expected["roadmaps"] + expected["roadmaps_then"]
+        assert expected["roadmaps_then"] != expected["roadmaps"]
+        assert outputs(from_kafka, history, entities) == expected
+    finally:
+        from_store.close()
+        from_kafka.close()
+
+
+@pytest.mark.kafka
+def test_redelivered_and_replayed_messages_change_nothing(
+        app: DecisionLog, settings: Settings, history: list[UUID], tmp_path: Path) -> None:
+    publish(app, settings)
+    publish(app, settings, from_start=True)  # every message is now on its topic twice
+    entities = {c.entity_id for c in stored_changes(app)}
+    views = Views(tmp_path / "kafka.db")
+    try:
+        kafka_fed(views, settings, "views-b").close()
+        once = outputs(views, history, entities)
+        assert once["event_count"] == app.event_count()
+
+        with views.transaction() as conn:  # forget the offsets: replay both copies again
+            conn.execute("DELETE FROM tracking WHERE source LIKE 'kafka:%'")
+        replay = kafka_fed(views, settings, "views-c")
+        replay.close()
+
+        assert replay.applied == 2 * app.event_count()
+        assert outputs(views, history, entities) == once
+    finally:
+        views.close()
+
+
+@pytest.mark.kafka
+def test_the_feed_resumes_from_the_offsets_stored_with_the_views_not_from_kafka(
+        app: DecisionLog, settings: Settings, history: list[UUID], tmp_path: Path) -> None:
+    publish(app, settings)
+    views = Views(tmp_path / "kafka.db")
+    try:
+        kafka_fed(views, settings, "views-d").close()
+        with views.transaction() as conn:
+            stored = {row[0]: row[1] for row in conn.execute(
+                "SELECT source, position FROM tracking WHERE source LIKE 'kafka:%'")}
+        assert sum(stored.values()) == app.event_count()
+
+        # A new group has no committed offsets in Kafka, yet it reads nothing again.
+        again = kafka_fed(views, settings, "views-e")
+        again.close()
+        assert again.applied == 0
+        with views.transaction() as conn:
+            assert tracking.tracked(conn, next(iter(stored))) == next(iter(stored.values()))
+    finally:
+        views.close()
+
+
+def by_entity_type_reversed(changes: list[Change]) -> list[Change]:
+    """Per-entity order kept, everything else as adversarial as possible: features before the
+    releases they are scheduled in, releases before their products, entities interleaved."""
+    rank = {"feature": 0, "decision": 1, "release": 2, "product": 3}
+    shuffled = sorted(changes, key=lambda c: (rank[c.entity_type], random.random()))
+    per_entity: dict[str, list[Change]] = {}
+    for change in changes:
+        per_entity.setdefault(change.entity_id, []).append(change)
+    # Re-seat each entity's changes, in their own order, into that entity's slots.
+    cursors = {entity: iter(items) for entity, items in per_entity.items()}
+    return [next(cursors[c.entity_id]) for c in shuffled]
+
+
+def test_cross_entity_order_does_not_change_the_views(tmp_path: Path) -> None:
+    app = build_application(Settings(data_dir=tmp_path / "data"))
+    history = write_history(app)
+    changes = stored_changes(app)
+    entities = {c.entity_id for c in changes}
+    random.seed(7)
+    from_store = store_fed(app, tmp_path / "store.db")
+    for attempt in range(3):
+        views = Views(tmp_path / f"shuffled-{attempt}.db")
+        with views.transaction() as conn:
+            for change in by_entity_type_reversed(changes):
+                apply_changes(conn, [change])
+        try:
+            assert outputs(views, history, entities) == outputs(from_store, history, entities)
+        finally:
+            views.close()
+    from_store.close()
+    app.close()

@@ -1,0 +1,116 @@
+"""The catch-up keeps the views following the store, across threads and processes."""
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from contract.changes import Change
+from projections.catchup import StoreCatchUp
+from projections.views import Views
+from services.application import DecisionLog
+from services.bootstrap import build_application
+from services.settings import Settings
+from tests.projections.scenario import a_feature, a_product
+
+WAIT_S = 10.0  # generous: only reached when something is broken
+
+
+def test_a_write_is_projected_after_notify_and_wait_for_says_so(
+        log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
+    catchup.start()
+    product = a_product(log)
+    position = a_feature_position(log, product)
+    catchup.notify()
+
+    assert views.wait_for(position, timeout=WAIT_S)
+    assert views.position == position
+    assert views.roadmap(product) is not None
+
+
+def test_wait_for_returns_false_when_the_position_is_not_reached_in_time(
+        log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
+    catchup.start()
+    position = a_product_position(log)
+    assert views.wait_for(position, timeout=WAIT_S)
+
+    assert views.wait_for(position + 1, timeout=0.05) is False
+
+
+def test_writes_by_another_process_are_picked_up_without_notify(
+        log: DecisionLog, views: Views, catchup: StoreCatchUp, settings: Settings) -> None:
+    other = build_application(settings)  # as another process would open the same store
+    catchup.start()
+    try:
+        product = a_product(other, "Written elsewhere")
+        position = a_feature_position(other, product)
+    finally:
+        other.close()
+
+    assert views.wait_for(position, timeout=WAIT_S)
+    roadmap = views.roadmap(product)
+    assert roadmap is not None
+    assert roadmap["product"]["name"] == "Written elsewhere"
+
+
+def test_run_until_caught_up_crosses_many_batches(log: DecisionLog, views: Views) -> None:
+    product = a_product(log)
+    for number in range(12):
+        a_feature(log, product, f"F{number}")
+
+    position = StoreCatchUp(log, views, batch_size=5).run_until_caught_up()
+
+    assert position == log.event_count() == 13
+    roadmap = views.roadmap(product)
+    assert roadmap is not None and len(roadmap["backlog"]) == 12
+
+
+class FailingOnce(Views):
+    """Views whose first write fails, as a full disk or a locked file would."""
+
+    failed = False
+
+    def apply(self, changes: Iterable[Change], position: int) -> None:
+        if not self.failed:
+            self.failed = True
+            raise OSError("disk full")
+        super().apply(changes, position)
+
+
+def test_a_failed_batch_is_logged_and_retried_not_skipped(
+        log: DecisionLog, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    views = FailingOnce(tmp_path / "failing.db")
+    catchup = StoreCatchUp(log, views)
+    position = a_product_position(log)
+    catchup.start()
+    try:
+        assert views.wait_for(position, timeout=WAIT_S)
+    finally:
+        catchup.stop()
+        views.close()
+
+    assert views.failed
+    assert "Catching up the views failed" in caplog.text
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]
+
+
+def test_stop_ends_the_thread(log: DecisionLog, views: Views) -> None:
+    catchup = StoreCatchUp(log, views)
+    catchup.start()
+
+    catchup.stop()
+
+    assert "views-catch-up" not in {t.name for t in threading.enumerate()}
+
+
+def a_product_position(log: DecisionLog) -> int:
+    return log.create_product(actor="a", name="P", vision="v", value_proposition="v",
+                              target_customers="c", owner="o").position
+
+
+def a_feature_position(log: DecisionLog, product: UUID) -> int:
+    return log.propose_feature(product, actor="a", title="T", problem="p",
+                               business_value="b", benefit="b").position

@@ -1,0 +1,70 @@
+"""Rebuilding the views from the whole log gives the very same rows, atomically."""
+
+import sqlite3
+
+import pytest
+
+from projections.catchup import StoreCatchUp
+from projections.rebuild import ViewsInUse, rebuild
+from projections.views import Views
+from services.application import DecisionLog
+from services.settings import Settings
+from tests.projections.scenario import dump, roadmap_story
+
+
+def test_a_rebuild_from_zero_gives_identical_rows(log: DecisionLog, settings: Settings) -> None:
+    roadmap_story(log)
+    views = Views(settings.views_path)
+    catchup = StoreCatchUp(log, views, batch_size=7)  # many small batches, then one big one
+    catchup.run_until_caught_up()
+    views.close()
+    before = dump(settings.views_path)
+
+    rebuild(log, settings.views_path)
+
+    assert dump(settings.views_path) == before
+    assert before["tracking"] == [("store", log.event_count())]
+
+
+def test_a_rebuild_leaves_no_temporary_file_behind(log: DecisionLog, settings: Settings) -> None:
+    roadmap_story(log)
+
+    rebuild(log, settings.views_path)
+
+    assert sorted(p.name for p in settings.views_path.parent.iterdir()
+                  if p.name.startswith("views")) == ["views.db"]
+    views = Views(settings.views_path)
+    assert views.position == views.event_count() == log.event_count()
+    views.close()
+
+
+def test_views_still_open_are_not_replaced(log: DecisionLog, views: Views,
+                                           settings: Settings) -> None:
+    roadmap_story(log)
+    StoreCatchUp(log, views).run_until_caught_up()
+    before = views.audit(limit=1000)
+
+    with pytest.raises(ViewsInUse):
+        rebuild(log, settings.views_path)
+
+    assert views.audit(limit=1000) == before
+
+
+def test_views_made_by_another_version_start_afresh_and_catch_up_again(
+        log: DecisionLog, settings: Settings) -> None:
+    story = roadmap_story(log)
+    first = Views(settings.views_path)
+    StoreCatchUp(log, first).run_until_caught_up()
+    first.close()
+    before = dump(settings.views_path)
+    conn = sqlite3.connect(settings.views_path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+
+    views = Views(settings.views_path)
+    emptied = (views.position, views.roadmap(story.product))
+    StoreCatchUp(log, views).run_until_caught_up()
+    views.close()
+
+    assert emptied == (0, None)
+    assert dump(settings.views_path) == before
