@@ -7,6 +7,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import clock
+from domain.errors import InvalidCommand
 from domain.reasons import Reason
 
 
@@ -29,6 +30,13 @@ class DecisionLogAggregate(Aggregate):
         rationale: str
         evidence: list[str]
         decision_id: UUID | None
+
+    @classmethod
+    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Any:
+        """Refuse to start a history without an actor: every event says who made it."""
+        if not str(kwargs.get("actor", "")).strip():
+            raise InvalidCommand("A new entity needs an actor: the authenticated user creating it.")
+        return super()._create(event_class, id=id, **kwargs)
 
     def record(self, event_class: type["DecisionLogAggregate.Changed"], reason: Reason,
                **changes: Any) -> None:

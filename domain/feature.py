@@ -44,6 +44,12 @@ UNSCHEDULABLE = frozenset({REJECTED, SHIPPED})
 
 def requirement(text: str, acceptance_criteria: list[str]) -> dict[str, Any]:
     """A validated requirement body: its text and its acceptance criteria."""
+    if not isinstance(text, str):
+        raise InvalidCommand("A requirement's text must be a string.")
+    if not isinstance(acceptance_criteria, list | tuple) or not all(
+        isinstance(c, str) for c in acceptance_criteria
+    ):
+        raise InvalidCommand("A requirement's acceptance criteria must be a list of strings.")
     if len(acceptance_criteria) > MAX_CRITERIA:
         raise InvalidCommand(f"A requirement has at most {MAX_CRITERIA} acceptance criteria.")
     return {
@@ -203,7 +209,7 @@ class Feature(DecisionLogAggregate):
     ) -> "Feature":
         """Propose a feature; requirements are dicts with ``text`` and ``acceptance_criteria``."""
         bodies = [
-            requirement(r["text"], list(r.get("acceptance_criteria", [])))
+            requirement(r.get("text", ""), r.get("acceptance_criteria", []))
             for r in requirements or []
         ]
         if len(bodies) > MAX_REQUIREMENTS:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from domain.errors import RuleViolation
 from projections.intervals import instant, states
 from projections.roadmap import FEATURES, PRODUCTS, RELEASES, SHIPPED
 from projections.summaries import Names
@@ -20,7 +21,7 @@ TARGET_DATE_CHANGED = "release.target_date_changed"
 SCHEDULING = ("feature.scheduled", "feature.unscheduled")
 
 
-class ReleaseNotShipped(Exception):
+class ReleaseNotShipped(RuleViolation):
     """Release notes were asked for a release that has not shipped (yet)."""
 
 
@@ -114,18 +115,22 @@ def _by_feature(conn: sqlite3.Connection, rows: list[dict[str, Any]],
                 as_of: datetime | None) -> list[dict[str, Any]]:
     """Group scheduling changes per feature. A reschedule is leaving a release the feature
     was in: moved to another release or sent back to the backlog."""
-    names, moves = Names(conn), dict[str, list[dict[str, Any]]]()
+    names = Names(conn)
+    moves: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         moves.setdefault(row["entity_id"], []).append(_move(row, names))
-    titles = {f["entity_id"]: f["title"] for f in
-              states(conn, FEATURES, f"entity_id IN ({', '.join('?' * len(moves))})",
-                     tuple(moves), as_of)} if moves else {}
-    found: list[dict[str, Any]] = [{"feature_id": fid, "title": titles.get(fid),
-                                     "times_rescheduled": sum(1 for m in ms if
-                                                              m["from_release_id"] is not None),
-                                     "moves": ms} for fid, ms in moves.items()]
+    marks = ", ".join("?" * len(moves))
+    titles = {f["entity_id"]: f["title"]
+              for f in states(conn, FEATURES, f"entity_id IN ({marks})", tuple(moves), as_of)}
+    found = [_rescheduled(fid, titles.get(fid), ms) for fid, ms in moves.items()]
     found.sort(key=lambda f: (-f["times_rescheduled"], f["title"] or "", f["feature_id"]))
     return found
+
+
+def _rescheduled(feature_id: str, title: str | None,
+                 moves: list[dict[str, Any]]) -> dict[str, Any]:
+    left = sum(1 for m in moves if m["from_release_id"] is not None)
+    return {"feature_id": feature_id, "title": title, "times_rescheduled": left, "moves": moves}
 
 
 def _move(row: dict[str, Any], names: Names) -> dict[str, Any]:

@@ -171,7 +171,7 @@ class DecisionLog(DecisionsMixin, Application[UUID]):
     # decision, so that its changes see each other).
 
     def decide_schedule(self, feature: Feature, release_id: UUID, reason: Reason,
-                        load: "Loader") -> list[DecisionLogAggregate]:
+                        load: Loader) -> list[DecisionLogAggregate]:
         """Schedule ``feature`` into ``release_id`` (moving it out of its current release);
         returns the releases changed."""
         target = load(Release, release_id, referenced=True)
@@ -191,7 +191,7 @@ class DecisionLog(DecisionsMixin, Application[UUID]):
         return [*touched, target]
 
     def decide_unschedule(self, feature: Feature, reason: Reason,
-                          load: "Loader") -> list[DecisionLogAggregate]:
+                          load: Loader) -> list[DecisionLogAggregate]:
         """Return ``feature`` to the backlog; returns the release it left."""
         source_id = feature.release_id
         feature.unschedule(reason)  # refuses a feature in no release, or one that shipped

@@ -91,6 +91,13 @@ class ChangePriority:
 
 ChangeRequest = MoveFeature | UnscheduleFeature | ChangeTargetDate | ChangeStatus | ChangePriority
 
+#: Each kind of change request by the name it is recorded under (e.g. for an HTTP body
+#: ``{"kind": "move_feature", "feature_id": ..., "release_id": ...}``).
+CHANGE_REQUESTS: dict[str, type[ChangeRequest]] = {
+    MOVE: MoveFeature, UNSCHEDULE: UnscheduleFeature, TARGET_DATE: ChangeTargetDate,
+    STATUS: ChangeStatus, PRIORITY: ChangePriority,
+}
+
 
 # What the queries return.
 

@@ -9,7 +9,20 @@ from fastapi import FastAPI
 from services.api import problems
 from services.api.middleware import MAX_BODY_BYTES, BodyLimit, Idempotency
 from services.api.routes import features, products, releases, tokens, views
+from services.api.schemas import ProblemOut
 from services.runtime import Runtime
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemOut, "description": what,
+             "content": {"application/problem+json": {
+                 "schema": {"$ref": "#/components/schemas/ProblemOut"}}}}
+    for status, what in [(400, "Malformed JSON or header"), (401, "Missing or invalid token"),
+                         (403, "The token's role does not allow this"),
+                         (404, "No such entity"), (409, "A domain rule forbids the change"),
+                         (412, "If-Match is stale"), (413, "Body over the size limit"),
+                         (422, "Invalid request or command"),
+                         (503, "The views have not caught up with ?after= yet")]
+}
 
 DESCRIPTION = """Record the decisions that shape a product — why, what and when — and read the
 roadmap and the audit trail. Every request needs `Authorization: Bearer <token>`.
@@ -33,7 +46,7 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAP
     app.state.runtime = runtime
     problems.install(app)
     for module in (products, features, releases, views, tokens):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=PROBLEMS)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

@@ -35,6 +35,16 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (already capped by :class:`BodyLimit`)."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False) and message["type"] == "http.request"
+    return body
+
+
 async def send_problem(scope: Scope, receive: Receive, send: Send, status: int, slug: str,
                        title: str, detail: str, **headers: str) -> None:
     response = problem_response(status, slug, title, detail,
@@ -92,7 +102,7 @@ class Idempotency:
         owner = await run_in_threadpool(self.owner, scope)
         if owner is None:
             return await self.app(scope, receive, send)
-        body = (await receive()).get("body", b"")
+        body = await read_body(receive)
         request = replaying(body, receive)
         print_ = fingerprint(scope["method"], scope["path"] + "?" +
                              scope["query_string"].decode("latin-1"), body, owner)

@@ -203,3 +203,15 @@ class TokenOut(BaseModel):
 
 class NewTokenOut(TokenOut):
     token: str = Field(description="Shown only once: store it now.")
+
+
+class ProblemOut(BaseModel):
+    """An error (RFC 9457 problem details), sent as ``application/problem+json``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="Validation errors: field, in (body/query/path), message.")
+    current_version: int | None = Field(default=None, description="With 412: the version now.")

@@ -1,7 +1,9 @@
 """Idempotency-Key: a retried POST returns the original response and has no second effect."""
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+from services.idempotency import Claim, IdempotencyStore, StoredResponse
 from services.runtime import Runtime
 from tests.api.driver import PRODUCT, Api
 
@@ -86,3 +88,24 @@ def test_a_malformed_key_is_refused(editor: Api, runtime: Runtime) -> None:
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["detail"]
     assert runtime.app.event_count() == 0
+
+
+def test_a_key_left_in_flight_by_a_crash_is_taken_over_after_its_lease(tmp_path: Path) -> None:
+    store = IdempotencyStore(tmp_path / "service.db", lease=0.0)
+    store.claim("alice", "k", "print")  # the process died before storing the response
+
+    claim, _ = store.claim("alice", "k", "print")
+
+    assert claim is Claim.claimed
+    store.close()
+
+
+def test_a_key_is_forgotten_after_its_retention(tmp_path: Path) -> None:
+    store = IdempotencyStore(tmp_path / "service.db", retention=0.0)
+    store.claim("alice", "k", "print")
+    store.complete("alice", "k", StoredResponse(201, [], b"{}"))
+
+    claim, _ = store.claim("alice", "k", "another request")
+
+    assert claim is Claim.claimed
+    store.close()

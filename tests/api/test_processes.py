@@ -125,3 +125,13 @@ def test_the_data_dir_comes_from_the_environment_when_not_given(tmp_path: Path) 
     pdl("token", "create", "--name", "bob", "--role", "viewer", PDL_DATA_DIR=str(tmp_path))
 
     assert (tmp_path / "service.db").exists()
+
+
+def test_a_rebuild_while_the_server_runs_is_refused_with_a_clear_message(
+        tmp_path: Path) -> None:
+    with serving(tmp_path, tmp_path / "logs"):
+        result = pdl("--data-dir", str(tmp_path), "projections", "rebuild")
+
+    assert result.returncode == 1
+    assert "in use" in result.stderr and "Stop 'pdl serve' first" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from domain.reasons import Reason
 from services.application import DecisionLog
-from tests.decisions.builders import decision_details
+from tests.decisions.builders import DECISION, decision_details
 
 PAT = "pat@example.com"
 KIM = "kim@example.com"
@@ -33,6 +33,10 @@ class Roadmap:
     pdf: UUID
 
     def propose(self, **overrides: Any) -> UUID:
+        """Propose a decision choosing its title over keeping the plan."""
+        title = overrides.get("title", DECISION["title"])
+        overrides = {"options": [{"name": "Keep the plan"}, {"name": title}],
+                     "chosen_option": title, **overrides}
         details = {k: v for k, v in decision_details(**overrides).items()
                    if k not in ("product_id", "actor")}
         return self.log.propose_decision(self.product, actor=PAT, **details).id

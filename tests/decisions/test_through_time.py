@@ -130,3 +130,4 @@ def test_release_notes_wait_until_the_release_has_shipped(log: DecisionLog, view
     with pytest.raises(through_time.ReleaseNotShipped, match=r"Release '1\.0' is planned"):
         through_time.release_notes(conn, str(road.r1))
     assert through_time.release_notes(conn, str(road.csv)) is None
+

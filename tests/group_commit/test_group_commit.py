@@ -244,3 +244,23 @@ def test_a_single_command_needs_no_company_to_commit(tmp_path: Any, group_commit
         assert new_product(app) and app.event_count() == 1
     finally:
         app.close()
+
+
+def test_batches_that_wait_to_fill_still_give_every_command_its_own_position(
+    tmp_path: Any,
+) -> None:
+    from services.bootstrap import build_application
+    from services.settings import Settings, StoreSettings
+
+    store = StoreSettings(group_commit_max_batch=4, group_commit_max_wait_ms=2)
+    app = build_application(Settings(data_dir=tmp_path, store=store))
+    try:
+        assert isinstance(app.recorder, GroupCommitRecorder) and app.recorder.max_batch == 4
+        product_id = new_product(app)
+        features = [new_feature(app, product_id, k) for k in range(THREADS)]
+
+        outcomes = in_threads(THREADS, lambda k: app.change_priority(features[k], 1.0, REASON))
+
+        assert sorted(o.position for o in outcomes) == list(range(2 + THREADS, 2 + 2 * THREADS))
+    finally:
+        app.close()

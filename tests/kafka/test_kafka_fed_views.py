@@ -1,6 +1,9 @@
 """Views fed from Kafka equal views fed from the store, whatever the delivery order and repeats."""
 
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +22,7 @@ from services.application import DecisionLog
 from services.bootstrap import build_application
 from services.relay import RelayPositions, build_relay
 from services.settings import Settings
+from tests.kafka.conftest import REPO
 from tests.kafka.streams import roadmap_history, stored_changes
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -170,3 +174,29 @@ def test_cross_entity_order_does_not_change_the_views(tmp_path: Path) -> None:
             views.close()
     from_store.close()
     app.close()
+
+
+@pytest.mark.kafka
+def test_pdl_project_from_kafka_builds_the_same_views_as_from_the_store(
+        app: DecisionLog, settings: Settings, history: list[UUID], tmp_path: Path) -> None:
+    publish(app, settings)
+    env = {**os.environ, "PDL_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers or "",
+           "PDL_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix}
+    for source in ("kafka", "store"):
+        data_dir = settings.data_dir if source == "store" else tmp_path / "kafka-fed"
+        if source == "kafka":  # a read-model host: its own folder, no event store at all
+            data_dir.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli", "project", "--source", source,
+             "--data-dir", str(data_dir)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert f"hold {app.event_count()} changes (source: {source})" in done.stderr
+    entities = {c.entity_id for c in stored_changes(app)}
+    from_kafka = Views(tmp_path / "kafka-fed" / "views.db")
+    from_store = Views(settings.views_path)
+    try:
+        assert outputs(from_kafka, history, entities) == outputs(from_store, history, entities)
+    finally:
+        from_kafka.close()
+        from_store.close()

@@ -1,0 +1,148 @@
+"""A quarter of roadmap decisions on a simulated clock, read back through time."""
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from domain.clock import use_clock
+from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
+from domain.errors import RuleViolation
+from projections import through_time
+from projections.catchup import StoreCatchUp
+from projections.views import Views, connect
+from services.application import DecisionLog
+from services.decisions import ChangeTargetDate, MoveFeature
+from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap, by, feature
+
+RICE_JANUARY = {"reach": 1000, "impact": 1, "confidence": 0.5, "effort": 2}
+RICE_FEBRUARY = {"reach": 4000, "impact": 2, "confidence": 0.8, "effort": 2}
+
+
+class Calendar:
+    """Simulated time: each reading is a second later; ``on`` jumps to a day."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def on(self, month: int, day: int) -> datetime:
+        self.now = datetime(2026, month, day, 9, tzinfo=UTC)
+        return self.now
+
+
+@pytest.fixture
+def calendar() -> Iterator[Calendar]:
+    calendar = Calendar()
+    with use_clock(calendar):
+        yield calendar
+
+
+@pytest.fixture
+def views(tmp_path: Path) -> Iterator[Views]:
+    views = Views(tmp_path / "quarter-views.db")
+    yield views
+    views.close()
+
+
+def release_of(views: Views, road: Roadmap, title: str, at: datetime) -> str | None:
+    roadmap = views.roadmap(road.product, as_of=at)
+    assert roadmap is not None
+    for release in roadmap["releases"]:
+        if any(f["title"] == title for f in release["features"]):
+            return str(release["name"])
+    return None
+
+
+def target_of(views: Views, road: Roadmap, name: str, at: datetime | None) -> str:
+    roadmap = views.roadmap(road.product, as_of=at)
+    assert roadmap is not None
+    return next(str(r["target_date"]) for r in roadmap["releases"] if r["name"] == name)
+
+
+def test_a_quarter_of_decisions_reads_back_as_it_was_at_every_step(
+        log: DecisionLog, views: Views, calendar: Calendar) -> None:
+    road = a_roadmap(log)
+    search = feature(log, road.product, "Search")
+    log.schedule_feature(search, road.r1, by(PAT))
+
+    calendar.on(1, 12)
+    log.score_priority(road.csv, "rice", RICE_JANUARY, by(PAT, "January scoring."))
+    log.score_priority(search, "rice", {**RICE_JANUARY, "reach": 1500}, by(PAT, "Scoring."))
+
+    calendar.on(1, 20)
+    first = road.propose(title="CSV to 2.0, slip 1.0")
+    log.accept_decision(first, [MoveFeature(road.csv, road.r2),
+                                ChangeTargetDate(road.r1, date(2027, 3, 15))], actor=KIM)
+    end_of_january = calendar.on(1, 31)
+
+    calendar.on(2, 3)
+    rejected_whole = road.propose(title="PDF into 1.0, keep 2.0",
+                                  rationale="PDF is what partners asked for.")
+    before = log.event_count()
+    with pytest.raises(RuleViolation, match="Change 2 of 2"):
+        log.accept_decision(rejected_whole, [MoveFeature(road.pdf, road.r1),
+                                             ChangeTargetDate(road.r2, road.target_of(road.r2))],
+                            actor=KIM)
+    assert log.event_count() == before
+
+    calendar.on(2, 10)
+    second = road.propose(title="CSV to 3.0", rationale="2.0 is full.", supersedes=first)
+    log.accept_decision(second, [MoveFeature(road.csv, road.r3)], actor=KIM)
+
+    calendar.on(2, 17)
+    log.score_priority(road.csv, "rice", RICE_FEBRUARY, by(KIM, "Usage data came in."))
+
+    calendar.on(3, 2)
+    slip = road.propose(title="Slip 2.0 a week", rationale="The vendor is a week late.")
+    log.accept_decision(slip, [ChangeTargetDate(road.r2, date(2027, 6, 8))], actor=KIM)
+    early_march = calendar.on(3, 3)
+    calendar.on(3, 5)
+    reversal = log.reverse_decision(slip, by(PAT, "The vendor delivered after all.")).id
+
+    calendar.on(3, 16)
+    for status in ("accepted", "in_progress", "done"):
+        log.change_feature_status(search, status, by(PAT))
+    log.ship_release(road.r1, date(2026, 3, 16), by(PAT, "Shipped."))
+    StoreCatchUp(log, views).run_until_caught_up()
+
+    # The roadmap as it stood then.
+    assert release_of(views, road, "CSV export", end_of_january) == "2.0"
+    assert target_of(views, road, "1.0", end_of_january) == "2027-03-15"
+    assert release_of(views, road, "CSV export", early_march) == "3.0"
+    assert target_of(views, road, "2.0", early_march) == "2027-06-08"
+    assert target_of(views, road, "2.0", None) == "2027-06-01"
+
+    # Superseded and reversed, with their lineage.
+    assert [(s.decision_id, s.status) for s in log.entity_lineage(road.csv)] == [
+        (first, SUPERSEDED), (second, ACCEPTED)]
+    assert log.decision_lineage(first).superseded_by == second
+    slipped = log.decision_lineage(slip)
+    assert (slipped.status, slipped.reversed_by) == (REVERSED, reversal)
+    assert [s.decision_id for s in slipped.changed_again_by] == [reversal]
+
+    # Which dates slipped, and why.
+    conn: sqlite3.Connection = connect(views.path)
+    try:
+        ledger = through_time.slip_ledger(conn, str(road.r2))
+        assert ledger is not None
+        assert [(c["delta_days"], c["decision"]) for c in ledger["changes"]] == [
+            (7, "decision 'Slip 2.0 a week'"), (-7, "decision 'Reverse: Slip 2.0 a week'")]
+        assert ledger["totals"]["net_days"] == 0
+        notes = through_time.release_notes(conn, str(road.r1))
+    finally:
+        conn.close()
+    assert notes is not None and "- **Search**: Search in one click." in notes
+    assert "CSV" not in notes
+
+    # The January ranking, recomputed from what was recorded then.
+    january = log.rank_features(road.product, as_of=end_of_january)
+    assert [(r.title, r.priority) for r in january] == [("Search", 375.0),
+                                                        ("CSV export", 250.0),
+                                                        ("PDF export", 3.0)]
+    assert [r.title for r in log.rank_features(road.product)][:1] == ["CSV export"]
