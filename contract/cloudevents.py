@@ -82,7 +82,7 @@ def change_message(change: Change, prefix: str) -> KafkaMessage:
         product_id=change.product_id,
         time=change.occurred_at,
         subject=change.entity_id,
-        data=change.to_dict(),
+        data=change,
     )
 
 
@@ -96,7 +96,7 @@ def roadmap_message(change: RoadmapChange, prefix: str) -> KafkaMessage:
         product_id=change.product_id,
         time=change.occurred_at,
         subject=change.entity_id,
-        data=change.to_dict(),
+        data=change,
     )
 
 
@@ -108,7 +108,7 @@ def messages_for(change: Change, prefix: str) -> list[KafkaMessage]:
 
 
 def _message(*, topic: str, key: str, event_id: str, kind: str, product_id: str, time: str,
-             subject: str, data: dict[str, Any]) -> KafkaMessage:
+             subject: str, data: Change | RoadmapChange) -> KafkaMessage:
     headers = {
         "ce_specversion": SPECVERSION,
         "ce_id": event_id,
@@ -121,7 +121,7 @@ def _message(*, topic: str, key: str, event_id: str, kind: str, product_id: str,
     return KafkaMessage(
         topic=topic,
         key=key.encode(),
-        value=orjson.dumps(data),
+        value=orjson.dumps(data),  # a dataclass: same JSON as its to_dict(), much faster
         headers=[(name, value.encode()) for name, value in headers.items()],
     )
 

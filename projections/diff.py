@@ -30,6 +30,8 @@ from projections.summaries import Names, describe
 from projections.views import Views
 
 Item = dict[str, Any]
+#: Steps by the id of the entity they changed.
+StepsOf = dict[str, list[Item]]
 
 #: Change type -> kind of roadmap step. Other types (release scope bookkeeping, which
 #: repeats the feature's own scheduling change, and decisions themselves) are not steps.
@@ -96,12 +98,15 @@ def diff_between(conn: sqlite3.Connection, product_id: str, since: datetime,
     steps = [_step(row, names) for row in _audit_rows(conn, product_id, since, until)]
     _name_decisions(conn, steps)
     before, after = _snapshot(conn, product_id, since), _snapshot(conn, product_id, until)
+    steps_of: StepsOf = defaultdict(list)
+    for step in steps:
+        steps_of[step["entity_id"]].append(step)
     return {
         "product": {"id": product_id, "name": products[0]["name"]},
         "since": instant(since),
         "until": instant(until),
-        "net": {"features": _net_features(before, after, steps),
-                "releases": _net_releases(before, after, steps)},
+        "net": {"features": _net_features(before, after, steps_of),
+                "releases": _net_releases(before, after, steps_of)},
         "changes": steps,
     }
 
@@ -111,11 +116,13 @@ def diff_between(conn: sqlite3.Connection, product_id: str, since: datetime,
 
 def _audit_rows(conn: sqlite3.Connection, product_id: str, since: datetime,
                 until: datetime) -> list[dict[str, Any]]:
+    kinds = ", ".join("?" * len(STEP_KINDS))
     rows = conn.execute(
         "SELECT * FROM audit WHERE product_id = ? AND occurred_at > ? AND occurred_at <= ? "
-        "ORDER BY occurred_at, seq", (product_id, instant(since), instant(until))).fetchall()
+        f"AND type IN ({kinds}) ORDER BY occurred_at, seq",
+        (product_id, instant(since), instant(until), *STEP_KINDS)).fetchall()
     return [{**dict(r), "data": json.loads(r["data"]), "evidence": json.loads(r["evidence"])}
-            for r in rows if r["type"] in STEP_KINDS]
+            for r in rows]
 
 
 def _step(row: dict[str, Any], names: Names) -> Item:
@@ -223,14 +230,14 @@ def _snapshot(conn: sqlite3.Connection, product_id: str, at: datetime) -> _Snaps
                      states(conn, RELEASES, "product_id = ?", (product_id,), at))
 
 
-def _because(steps: list[Item], entity_id: str, *kinds: str) -> list[Item]:
+def _because(steps: StepsOf, entity_id: str, *kinds: str) -> list[Item]:
     """The reasons of the steps on ``entity_id`` of ``kinds``, oldest first."""
     return [{key: s[key] for key in ("occurred_at", "actor", "summary", "rationale", "evidence",
                                      "decision_id", "decision", "event_id")}
-            for s in steps if s["entity_id"] == entity_id and s["kind"] in kinds]
+            for s in steps.get(entity_id, ()) if s["kind"] in kinds]
 
 
-def _net_features(before: _Snapshot, after: _Snapshot, steps: list[Item]) -> dict[str, Any]:
+def _net_features(before: _Snapshot, after: _Snapshot, steps: StepsOf) -> dict[str, Any]:
     net: dict[str, list[Item]] = defaultdict(list)
     moves = ("feature_scheduled", "feature_moved", "feature_unscheduled")
     for fid, new in sorted(after.features.items(), key=lambda kv: (kv[1]["title"], kv[0])):
@@ -273,12 +280,12 @@ def _requirement_changes(old: dict[str, Item], new: dict[str, Item]) -> Item:
     return {"added": added, "revised": revised, "removed": removed}
 
 
-def _net_releases(before: _Snapshot, after: _Snapshot, steps: list[Item]) -> dict[str, Any]:
+def _net_releases(before: _Snapshot, after: _Snapshot, steps: StepsOf) -> dict[str, Any]:
     net: dict[str, list[Item]] = defaultdict(list)
     for rid, new in sorted(after.releases.items(), key=lambda kv: (kv[1]["name"], kv[0])):
         item = {"release_id": rid, "name": new["name"]}
         old = before.releases.get(rid)
-        planned = [s for s in steps if s["entity_id"] == rid and s["kind"] == "release_planned"]
+        planned = [s for s in steps.get(rid, ()) if s["kind"] == "release_planned"]
         if old is None:
             net["added"].append({**item, "target_date": new["target_date"],
                                  "state": new["state"],

@@ -8,6 +8,7 @@ reorder messages within a partition. How long a batch may take is bounded by
 """
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,23 @@ def _client_config(kafka: KafkaSettings, options: ProducerOptions) -> dict[str, 
     }
 
 
+class InFlight:
+    """A batch handed to the producer; :meth:`wait` returns once all of it is acknowledged."""
+
+    def __init__(self, futures: list[Any], timeout_s: float) -> None:
+        self._futures = futures
+        self._timeout_s = timeout_s
+
+    def wait(self) -> None:
+        """Block until the broker has stored every message; KafkaUnavailable if it did not."""
+        deadline = time.monotonic() + self._timeout_s
+        try:
+            for future in self._futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except (KafkaError, OSError) as error:
+            raise KafkaUnavailable(describe(error)) from error
+
+
 class Publisher:
     """An idempotent, ``acks=all`` producer that publishes batches and waits for them."""
 
@@ -82,18 +100,25 @@ class Publisher:
         except KafkaError as error:
             raise KafkaUnavailable(describe(error)) from error
 
-    def publish(self, messages: Sequence[KafkaMessage]) -> None:
-        """Send ``messages`` in order and return once the broker has stored all of them."""
+    def send(self, messages: Sequence[KafkaMessage]) -> InFlight:
+        """Hand ``messages`` to the producer in order, without waiting for the broker."""
         try:
             futures = [
                 self._producer.send(m.topic, key=m.key, value=m.value, headers=m.headers)
                 for m in messages
             ]
-            self._producer.flush(timeout=self._options.delivery_timeout_ms / 1000 + 5)
-            for future in futures:
-                future.get(timeout=0)
         except (KafkaError, OSError) as error:
             raise KafkaUnavailable(describe(error)) from error
+        return InFlight(futures, self._options.delivery_timeout_ms / 1000 + 5)
+
+    def publish(self, messages: Sequence[KafkaMessage]) -> None:
+        """Send ``messages`` in order and return once the broker has stored all of them."""
+        sent = self.send(messages)
+        try:
+            self._producer.flush(timeout=self._options.delivery_timeout_ms / 1000 + 5)
+        except (KafkaError, OSError) as error:
+            raise KafkaUnavailable(describe(error)) from error
+        sent.wait()
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the producer; anything still unacknowledged after ``timeout`` is dropped."""

@@ -1,10 +1,13 @@
 """The outbox relay: publishes the committed event log to Kafka, in order, at least once.
 
 Each round reads the next batch of notifications after the published position, turns every
-event into its public :class:`~contract.changes.Change` (plus its roadmap change, if any),
-publishes them as CloudEvents and waits until the broker has stored all of them; only then is
-the new position written, to a table in the store's own SQLite file. A crash therefore
-re-publishes at most the last unacknowledged batch, with the same ``ce_id``s.
+event into its public :class:`~contract.changes.Change` (plus its roadmap change, if any) and
+hands them to an idempotent ``acks=all`` producer as CloudEvents; then it waits until the broker
+has stored every message of the PREVIOUS batch and only then writes that batch's position, to a
+table in the store's own SQLite file. One batch is thus always being built while the one before
+is in flight, and a crash re-publishes at most those two batches, with the same ``ce_id``s.
+Batches go out in log order through one producer, so each entity's (and product's) messages
+keep their order.
 
 Commands never wait for the relay: it follows the log from its own thread (``pdl serve``) or
 process (``pdl relay`` / ``python -m services.relay``). When the broker is unreachable it backs
@@ -28,7 +31,13 @@ from contract.topics import all_topics
 from domain.base import DecisionLogAggregate
 from services.application import DecisionLog
 from services.bootstrap import build_application
-from services.kafka_io import KafkaUnavailable, ProducerOptions, Publisher, ensure_topics
+from services.kafka_io import (
+    InFlight,
+    KafkaUnavailable,
+    ProducerOptions,
+    Publisher,
+    ensure_topics,
+)
 from services.settings import KafkaSettings, Settings
 
 log = logging.getLogger("pdl.relay")
@@ -74,6 +83,15 @@ class RelayPositions:
 
 
 @dataclass(frozen=True)
+class _Sent:
+    """A batch handed to the producer: what to wait for, and the position it reaches."""
+
+    in_flight: InFlight | None
+    position: int
+    count: int
+
+
+@dataclass(frozen=True)
 class RelayOptions:
     """How the relay batches, polls and backs off."""
 
@@ -95,6 +113,8 @@ class Relay:
         self._positions = positions
         self.options = options or RelayOptions()
         self._position = positions.get(self.options.name)
+        self._sent_position = self._position
+        self._in_flight: _Sent | None = None
         self._publisher: Publisher | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -106,35 +126,70 @@ class Relay:
         return self._position
 
     def pending(self) -> int:
-        """How many events of the log are not published yet."""
+        """How many events of the log are not known to be published yet."""
         return max(0, self._app.event_count() - self._position)
 
-    # One batch
+    # Batches: one is built and handed to the producer while the previous one is in flight.
 
     def publish_batch(self) -> int:
-        """Publish the next batch and record its position; returns how many events it held."""
+        """Publish the next batch, wait for it and record its position; returns its size."""
+        self._drain()
+        count = self._step()
+        self._drain()
+        return count
+
+    def run_until_caught_up(self) -> int:
+        """Publish until nothing is pending; returns the position. Raises KafkaUnavailable."""
+        while self._step():
+            pass
+        return self._position
+
+    def _step(self) -> int:
+        """Send the next batch, then complete the one before it (wait, record its position).
+
+        Returns how many notifications the new batch holds (0: nothing new, nothing in flight).
+        """
+        try:
+            sent = self._send_next()
+            if self._in_flight is not None:
+                self._complete(self._in_flight)
+        except BaseException:
+            self._in_flight, self._sent_position = None, self._position  # resend from there
+            raise
+        self._in_flight = sent
+        return sent.count if sent else 0
+
+    def _drain(self) -> None:
+        """Complete the batch in flight, if any."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            try:
+                self._complete(in_flight)
+            except BaseException:
+                self._sent_position = self._position  # resend from the recorded position
+                raise
+
+    def _send_next(self) -> _Sent | None:
         notifications = self._app.recorder.select_notifications(
-            self._position, self.options.batch_size, inclusive_of_start=False
+            self._sent_position, self.options.batch_size, inclusive_of_start=False
         )
         if not notifications:
-            return 0
+            return None
         messages: list[KafkaMessage] = []
         for notification in notifications:
             event = self._app.mapper.to_domain_event(notification)
             if isinstance(event, DecisionLogAggregate.Event) and is_published(event):
                 change = change_from_event(event, notification.id)
                 messages.extend(messages_for(change, self._kafka.topic_prefix))
-        if messages:
-            self._connected().publish(messages)
-        self._position = notifications[-1].id
-        self._positions.set(self.options.name, self._position)
-        return len(notifications)
+        in_flight = self._connected().send(messages) if messages else None
+        self._sent_position = notifications[-1].id
+        return _Sent(in_flight, self._sent_position, len(notifications))
 
-    def run_until_caught_up(self) -> int:
-        """Publish until nothing is pending; returns the position. Raises KafkaUnavailable."""
-        while self.publish_batch():
-            pass
-        return self._position
+    def _complete(self, sent: _Sent) -> None:
+        if sent.in_flight is not None:
+            sent.in_flight.wait()
+        self._positions.set(self.options.name, sent.position)
+        self._position = sent.position
 
     def _connected(self) -> Publisher:
         if self._publisher is None:
@@ -158,7 +213,7 @@ class Relay:
                  self._kafka.bootstrap_servers, self._position)
         while not self._stopping.is_set():
             try:
-                published = self.publish_batch()
+                published = self._step()
             except KafkaUnavailable as error:
                 self._disconnect()
                 log.warning("Kafka unreachable at %s (%s); %d events waiting; retrying in %.1fs",
@@ -179,6 +234,11 @@ class Relay:
             failing = True
             self._stopping.wait(backoff)
             backoff = min(backoff * 2, self.options.backoff_max_s)
+        try:
+            self._drain()  # record the batch in flight rather than re-publish it next time
+        except Exception as error:
+            log.warning("the last batch was not acknowledged (%s); it will be re-published",
+                        error)
         self._disconnect(timeout=5.0)
         log.info("relay %r stopped at position %d", self.options.name, self._position)
 

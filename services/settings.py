@@ -23,9 +23,10 @@ class StoreSettings(BaseModel):
     group_commit_max_batch: int = Field(default=100, ge=1, le=10_000)
     #: How long a group commit waits for more commands to join (0: only those already queued).
     group_commit_max_wait_ms: float = Field(default=0.0, ge=0, le=2)
-    #: Aggregates kept in memory between commands (0: none). A cached aggregate is still
-    #: brought up to date from the store on every load, so other writers are never missed.
-    aggregate_cache_size: int = Field(default=5_000, ge=0, le=1_000_000)
+    #: Aggregates kept in memory between commands (0: none; ~2 KiB each). A cached aggregate
+    #: is still brought up to date from the store on every load, so other writers are never
+    #: missed; it saves replaying the aggregate's whole history on every command.
+    aggregate_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
 
 
 class KafkaSettings(BaseModel):

@@ -1,6 +1,7 @@
 """The roadmap as of any month's end is what the roadmap was at that month's end."""
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -21,7 +22,7 @@ def test_the_roadmap_as_of_a_month_end_is_the_snapshot_taken_then(
 def test_every_month_left_a_different_roadmap(history: History) -> None:
     snapshots = [history.snapshots[month] for month in MONTHS]
 
-    assert all(a != b for a, b in zip(snapshots, snapshots[1:], strict=False))
+    assert all(a != b for a, b in pairwise(snapshots))
 
 
 def test_the_roadmap_of_february_shows_what_was_planned_then_not_what_happened_later(

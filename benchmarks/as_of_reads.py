@@ -1,0 +1,391 @@
+"""Row 8: the roadmap as of a past instant versus the current roadmap, as history grows.
+
+Both reads go through :class:`projections.views.Views` on the same file, in the same run,
+with 10k, 100k and 1M stored changes (quick: 10k and 100k; smoke: tiny). The entities are
+fixed from the start (a handful of products with hundreds of releases and features each),
+so the roadmap read stays the same size and only the history per entity grows: any growth
+in latency is the cost of history. As-of reads are taken at an early, a middle and a late
+instant of the history (10%, 50% and 90% of the time from the creation of the entities
+to the last change).
+
+The history is written straight into a views file (``apply_changes`` in large transactions):
+changes made by the real domain aggregates, stamped by a simulated clock, but no event store,
+because only the read path is measured and the 1M case must be built in minutes.
+
+Also measured, as ``proposed``: the same as-of roadmap read by one indexed lookup per entity
+(see :func:`proposed_states`) instead of a range scan of the product's history, checked to
+return exactly the same roadmap. It is what ``projections.intervals.states`` could do.
+
+Run alone: ``.venv/bin/python -m benchmarks.as_of_reads [--quick | --smoke]``.
+"""
+
+import argparse
+import json
+import random
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from benchmarks.harness import (
+    RESULTS_DIR,
+    Measure,
+    Mode,
+    Result,
+    latency_summary,
+    log,
+    sizes,
+    stopwatch,
+    write_json,
+)
+from benchmarks.workload import scratch_dir
+from contract.changes import Change, change_from_event
+from domain import clock
+from domain.base import DecisionLogAggregate
+from domain.feature import REJECTED, SHIPPED, TRANSITIONS, Feature
+from domain.product import Product
+from domain.reasons import Reason
+from domain.release import Release
+from projections import roadmap, tracking
+from projections.intervals import EntityTable, State, instant
+from projections.views import Views, apply_changes
+
+NAME = "as_of_reads"
+ROW = 8
+TARGET_RATIO = 2.0  # as-of p50 within 2x of the current read's
+FLAT = 2.0  # as-of p50 at the largest history within 2x of that at the smallest
+PRODUCTS = 5
+RELEASES = 100
+FEATURES = 300
+BATCH = 20_000
+START = datetime(2024, 1, 1, tzinfo=UTC)
+STEP = timedelta(seconds=30)  # simulated time between two changes
+INSTANTS = {"early": 0.1, "middle": 0.5, "late": 0.9}
+REASON = Reason(actor="bench@example.com", rationale="Planning review.",
+                evidence=("https://example.com/review",))
+#: The index the proposed read needs (the existing one lacks ``entity_version``).
+PROPOSED_INDEX = "CREATE INDEX IF NOT EXISTS {t}_entity_from_version ON {t} " \
+                 "(entity_id, valid_from, entity_version)"
+
+
+# Writing a history
+
+
+@dataclass
+class Portfolio:
+    """Products, releases and features as domain aggregates, changed at random."""
+
+    rng: random.Random
+    products: list[Product] = field(default_factory=list)
+    releases: list[list[Release]] = field(default_factory=list)
+    features: list[list[Feature]] = field(default_factory=list)
+
+    def create(self) -> list[DecisionLogAggregate]:
+        created: list[DecisionLogAggregate] = []
+        for p in range(PRODUCTS):
+            product = Product.create(name=f"Product {p}", vision="Plans people trust.",
+                                     value_proposition="Fewer surprises.",
+                                     target_customers="PMs", owner="pm", actor="pm")
+            releases = [Release.plan(product_id=product.id, name=f"{p}.{n}", actor="pm",
+                                     target_date=date(2024, 3, 1) + timedelta(days=7 * n))
+                        for n in range(RELEASES)]
+            features = [Feature.propose(product_id=product.id, title=f"Feature {p}.{n}",
+                                        problem="Stale plans.", business_value="Trust.",
+                                        benefit="Current plans.", actor="pm", priority=float(n),
+                                        requirements=[{"text": "Show the date.",
+                                                       "acceptance_criteria": ["Shown"]}])
+                        for n in range(FEATURES)]
+            self.products.append(product)
+            self.releases.append(releases)
+            self.features.append(features)
+            created += [product, *releases, *features]
+        return created
+
+    def change_something(self) -> list[DecisionLogAggregate]:
+        """One command's worth of changes; returns the aggregates it touched."""
+        p = self.rng.randrange(PRODUCTS)
+        feature = self.rng.choice(self.features[p])
+        roll = self.rng.random()
+        if roll < 0.35:
+            return self._move(p, feature)
+        if roll < 0.55:
+            feature.change_priority(float(self.rng.randrange(1000)) + roll, REASON)
+            return [feature]
+        if roll < 0.70:
+            return self._progress(feature)
+        if roll < 0.85:
+            release = self.rng.choice(self.releases[p])
+            days = self.rng.choice([-7, -3, 2, 5, 7, 14])
+            release.change_target_date(release.target_date + timedelta(days=days), REASON)
+            return [release]
+        feature.revise_requirement("R1", f"Show the date ({self.rng.randrange(10**6)}).",
+                                   ["Shown"], REASON)
+        return [feature]
+
+    def _move(self, p: int, feature: Feature) -> list[DecisionLogAggregate]:
+        """Schedule, move or (one time in five) unschedule, with the release side too."""
+        releases = {r.id: r for r in self.releases[p]}
+        source = releases.get(feature.release_id) if feature.release_id else None
+        if source is not None and self.rng.random() < 0.2:
+            feature.unschedule(REASON)
+            source.remove_feature(feature.id, REASON)
+            return [feature, source]
+        target = self.rng.choice(self.releases[p])
+        if target is source:
+            return []
+        feature.schedule(target.id, REASON)
+        if source is not None:
+            source.remove_feature(feature.id, REASON)
+        target.add_feature(feature.id, REASON)
+        return [feature, target] if source is None else [feature, source, target]
+
+    def _progress(self, feature: Feature) -> list[DecisionLogAggregate]:
+        """Move along the lifecycle, never to a final status (so the feature keeps moving)."""
+        options = sorted(TRANSITIONS[feature.status] - {REJECTED, SHIPPED})
+        feature.change_status(self.rng.choice(options), REASON)
+        return [feature]
+
+
+class History:
+    """A views file holding a growing history of :class:`Portfolio` changes."""
+
+    def __init__(self, views: Views, seed: int = 7) -> None:
+        self.views = views
+        self.portfolio = Portfolio(random.Random(seed))
+        self.now = START
+        self.position = 0
+        self._write(self.portfolio.create)
+        self.created = self.now
+
+    @property
+    def product_ids(self) -> list[UUID]:
+        return [p.id for p in self.portfolio.products]
+
+    def grow_to(self, events: int) -> None:
+        """Append changes until the views hold at least ``events`` of them."""
+        while self.position < events:
+            self._write(lambda: self._batch(min(BATCH, events - self.position)))
+
+    def instant(self, fraction: float) -> datetime:
+        """The instant ``fraction`` of the way from the creation of every entity to now."""
+        return self.created + (self.now - self.created) * fraction
+
+    def _batch(self, wanted: int) -> list[DecisionLogAggregate]:
+        touched: dict[Any, DecisionLogAggregate] = {}
+        count = 0
+        while count < wanted:
+            for aggregate in self.portfolio.change_something():
+                touched[aggregate.id] = aggregate
+            count = sum(len(a.pending_events) for a in touched.values())
+        return list(touched.values())
+
+    def _write(self, make: Callable[[], list[DecisionLogAggregate]]) -> None:
+        with clock.use_clock(self._tick):
+            aggregates = make()
+        events = sorted((e for a in aggregates for e in a.collect_events()),
+                        key=lambda e: e.timestamp)
+        changes: list[Change] = []
+        for event in events:
+            self.position += 1
+            changes.append(change_from_event(event, self.position))  # type: ignore[arg-type]
+        with self.views.transaction() as conn:
+            apply_changes(conn, changes)
+            tracking.track(conn, self.position)
+
+    def _tick(self) -> datetime:
+        self.now += STEP
+        return self.now
+
+
+# Reading: the real reads, and the proposed as-of read
+
+
+def proposed_states(conn: sqlite3.Connection, table: EntityTable, column: str, value: str,
+                    at: datetime) -> list[State]:
+    """Rows of ``table`` with ``column = value`` valid at ``at``: for each entity (found by
+    its current row), its last version from before ``at``, one index probe each."""
+    rows = conn.execute(
+        f"""SELECT s.* FROM {table.name} AS c JOIN {table.name} AS s
+            ON s.entity_id = c.entity_id AND s.entity_version = (
+                SELECT h.entity_version FROM {table.name} AS h
+                WHERE h.entity_id = c.entity_id AND h.valid_from <= :at
+                ORDER BY h.valid_from DESC, h.entity_version DESC LIMIT 1)
+            WHERE c.{column} = :value AND c.valid_to IS NULL
+              AND (s.valid_to IS NULL OR s.valid_to > :at)""",
+        {"at": instant(at), "value": value}).fetchall()
+    return [{c: json.loads(v) if c in table.json_columns else v for c, v in dict(row).items()}
+            for row in rows]
+
+
+def proposed_roadmap(conn: sqlite3.Connection, product_id: str,
+                     at: datetime) -> dict[str, Any] | None:
+    """:func:`projections.roadmap.read_roadmap` as of ``at``, with :func:`proposed_states`."""
+    products = proposed_states(conn, roadmap.PRODUCTS, "entity_id", product_id, at)
+    if not products:
+        return None
+    features = [roadmap._feature(row) for row in
+                proposed_states(conn, roadmap.FEATURES, "product_id", product_id, at)]
+    releases = roadmap._releases(
+        proposed_states(conn, roadmap.RELEASES, "product_id", product_id, at), features)
+    return roadmap._assembled(roadmap._product(products[0]), releases, features, at)
+
+
+# Measuring
+
+
+@dataclass
+class Budget:
+    """How many reads per series: up to ``samples``, or fewer if ``seconds`` run out."""
+
+    samples: int
+    seconds: float
+
+
+def timed(read: Callable[[UUID], object], product_ids: list[UUID],
+          budget: Budget) -> dict[str, float]:
+    """Latency summary of ``read`` over the products in turn (one warm-up read each)."""
+    for pid in product_ids:
+        read(pid)
+    seconds: list[float] = []
+    deadline = time.perf_counter() + budget.seconds
+    while len(seconds) < budget.samples and (len(seconds) < 5 or time.perf_counter() < deadline):
+        pid = product_ids[len(seconds) % len(product_ids)]
+        with stopwatch() as elapsed:
+            read(pid)
+        seconds.append(elapsed())
+    return latency_summary(seconds)
+
+
+def measure(history: History, budget: Budget) -> dict[str, Any]:
+    """Current, as-of and proposed as-of read latencies at this size of history."""
+    views, pids = history.views, history.product_ids
+    current = timed(views.roadmap, pids, budget)
+    row: dict[str, Any] = {"events": history.position, "current": current, "as_of": {}}
+    with views.transaction() as conn:
+        for table in (roadmap.PRODUCTS, roadmap.RELEASES, roadmap.FEATURES):
+            conn.execute(PROPOSED_INDEX.format(t=table.name))
+    for label, fraction in INSTANTS.items():
+        at = history.instant(fraction)
+        as_of = timed(partial(_real, views, at=at), pids, budget)
+        proposed = timed(partial(_proposed, views, at=at), pids, budget)
+        for pid in pids:  # the proposal must answer exactly what the real read answers
+            assert _proposed(views, pid, at=at) == _real(views, pid, at=at)
+        row["as_of"][label] = {
+            "at": instant(at), "real": as_of, "proposed": proposed,
+            "ratio": round(as_of["p50_ms"] / current["p50_ms"], 2),
+            "proposed_ratio": round(proposed["p50_ms"] / current["p50_ms"], 2)}
+    with views.transaction() as conn:  # writes of the next size run without the extra index
+        for table in (roadmap.PRODUCTS, roadmap.RELEASES, roadmap.FEATURES):
+            conn.execute(f"DROP INDEX IF EXISTS {table.name}_entity_from_version")
+    return row
+
+
+def _real(views: Views, pid: UUID, *, at: datetime) -> dict[str, Any] | None:
+    return views.roadmap(pid, as_of=at)
+
+
+def _proposed(views: Views, pid: UUID, *, at: datetime) -> dict[str, Any] | None:
+    with views._reading() as conn:  # a pooled snapshot, as Views' own reads
+        return proposed_roadmap(conn, str(pid), at)
+
+
+def run(mode: Mode) -> Result:
+    """Grow one history through every size of ``mode``, measuring at each size."""
+    targets = {"smoke": [3_000, 6_000], "quick": [10_000, 100_000],
+               "full": [10_000, 100_000, 1_000_000]}[mode]
+    budget = Budget(samples=sizes(mode, smoke=10, quick=200, full=200),
+                    seconds={"smoke": 1.0, "quick": 8.0, "full": 15.0}[mode])
+    rows = []
+    with scratch_dir() as tmp:
+        views = Views(tmp / "views.db")
+        try:
+            history = History(views)
+            for events in targets:
+                with stopwatch() as elapsed:
+                    history.grow_to(events)
+                log(f"{NAME}: wrote {history.position:,} changes in {elapsed():.1f} s")
+                rows.append({**measure(history, budget), "write_seconds": round(elapsed(), 1)})
+                log(table([rows[-1]]))
+            file_mb = (tmp / "views.db").stat().st_size / 2**20
+        finally:
+            views.close()
+    return result(mode, rows, file_mb)
+
+
+def result(mode: Mode, rows: list[dict[str, Any]], file_mb: float) -> Result:
+    """Baseline: current read at the largest history; ours: the slowest as-of read there."""
+    first, last = rows[0], rows[-1]
+    worst = max(last["as_of"].values(), key=lambda a: a["real"]["p50_ms"])
+    first_worst = max(first["as_of"].values(), key=lambda a: a["real"]["p50_ms"])
+    within = worst["real"]["p50_ms"] <= TARGET_RATIO * last["current"]["p50_ms"]
+    growth = worst["real"]["p50_ms"] / first_worst["real"]["p50_ms"]
+    proposed = max(last["as_of"].values(), key=lambda a: a["proposed"]["p50_ms"])
+    return Result(
+        name=NAME, row=ROW, mode=mode,
+        title=f"roadmap read as of a past instant vs now ({last['events']:,} changes)",
+        baseline=Measure("current roadmap read (Views.roadmap)", last["current"]["p50_ms"],
+                         "ms", higher_is_better=False, extra=_ms(last["current"])),
+        ours=Measure("as-of roadmap read, slowest of early/middle/late instant",
+                     worst["real"]["p50_ms"], "ms", higher_is_better=False,
+                     extra=_ms(worst["real"])),
+        target=f"as-of p50 ≤ {TARGET_RATIO:g}x current, flat (≤ {FLAT:g}x) as history grows",
+        met=within and growth <= FLAT,
+        params={"products": PRODUCTS, "releases_per_product": RELEASES,
+                "features_per_product": FEATURES, "views_file_mb": round(file_mb, 1),
+                "sizes": rows},
+        notes=[
+            f"as-of/current p50 at {last['events']:,} changes: "
+            + ", ".join(f"{k} {v['ratio']}x" for k, v in last["as_of"].items())
+            + f"; slowest as-of p50 grew {growth:.1f}x from {first['events']:,} changes",
+            f"proposed per-entity lookup (+ index on entity_id, valid_from, entity_version): "
+            f"slowest as-of p50 {proposed['proposed']['p50_ms']} ms "
+            f"({proposed['proposed_ratio']}x current) at {last['events']:,} changes",
+            "history written straight into the views (no event store): only reads measured",
+        ],
+    )
+
+
+def _ms(summary: dict[str, float]) -> dict[str, float]:
+    return {"p50_ms": summary["p50_ms"], "p99_ms": summary["p99_ms"]}
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The figures as a Markdown table: one line per size and instant."""
+    lines = ["| changes | instant | current p50 / p99 ms | as-of p50 / p99 ms | as-of/current "
+             "| proposed p50 / p99 ms | proposed/current |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        cur = row["current"]
+        for label, a in row["as_of"].items():
+            lines.append(
+                f"| {row['events']:,} | {label} | {cur['p50_ms']} / {cur['p99_ms']} | "
+                f"{a['real']['p50_ms']} / {a['real']['p99_ms']} | {a['ratio']}x | "
+                f"{a['proposed']['p50_ms']} / {a['proposed']['p99_ms']} | "
+                f"{a['proposed_ratio']}x |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.as_of_reads",
+                                     description=__doc__.split("\n\n")[0])
+    mode_group = parser.add_mutually_exclusive_group()
+    mode_group.add_argument("--quick", action="store_true", help="10k and 100k changes")
+    mode_group.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
+    args = parser.parse_args(argv)
+    mode: Mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    outcome = run(mode)
+    path = write_json(outcome, args.out)
+    print(table(outcome.params["sizes"]))
+    print("\n".join(outcome.notes))
+    print(f"met: {outcome.met}; written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
