@@ -196,7 +196,8 @@ def summary_markdown(results: list[dict[str, Any]]) -> str:
         f"Python {m['python']}; SQLite {m['sqlite']}; {m['platform']}. "
         f"Mode: {', '.join(modes)}. Ratio = ours relative to the baseline (higher is better).",
     ]
-    notes = [f"- [{r['row']}] {n}" for r in results for n in r.get("notes", [])]
+    notes = [f"- [{r['row']}] {n}" for r in sorted(results, key=lambda r: r["row"])
+             for n in r.get("notes", [])]
     if notes:
         lines += ["", "Notes:", *notes]
     return "\n".join(lines) + "\n"
@@ -204,7 +205,11 @@ def summary_markdown(results: list[dict[str, Any]]) -> str:
 
 def write_summary(out: Path = RESULTS_DIR) -> Path:
     """Regenerate ``summary.md`` from every ``*.json`` result in ``out``."""
-    results = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    newest: dict[str, dict[str, Any]] = {}  # one row per benchmark, the latest run
+    for p in sorted(out.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        result = json.loads(p.read_text())
+        newest[result["name"]] = result
+    results = list(newest.values())
     path = out / "summary.md"
     path.write_text(summary_markdown(results))
     return path

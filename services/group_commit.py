@@ -151,7 +151,7 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
             return [self._queue.popleft() for _ in range(take)]
 
     def _commit(self, batch: list[_Pending]) -> None:
-        """Commit ``batch`` in one transaction, a savepoint per command; never raises."""
+        """Commit ``batch`` in one transaction and give each command its outcome; never raises."""
         try:
             with self.datastore.get_connection(commit=True) as connection:
                 cursor = connection.cursor()
