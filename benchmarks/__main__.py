@@ -11,6 +11,7 @@ import importlib
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -26,6 +27,7 @@ BENCHMARKS = (
     "projection_rebuild",
     "view_lag",
     "relay_throughput",
+    "as_of_reads",
 )
 
 
@@ -83,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes.add_argument("--smoke", action="store_true", help="tiny sizes (seconds); for tests")
     run.add_argument("--only", action="append", choices=BENCHMARKS, metavar="NAME",
                      help=f"run only NAME (repeatable): {', '.join(BENCHMARKS)}")
-    run.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
+    run.add_argument("--out", type=Path, default=None,
+                     help="results folder (default: benchmarks/results; a temporary folder "
+                          "for --smoke, so smoke runs never replace real results)")
     one = commands.add_parser("one", help="run one benchmark in this process")
     one.add_argument("name", choices=BENCHMARKS)
     one.add_argument("--mode", choices=("smoke", "quick", "full"), default="full")
@@ -100,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         print(write_summary().read_text())
         return 0
     mode: Mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    return run_all(args.only or list(BENCHMARKS), mode, args.out)
+    out = args.out or (Path(tempfile.mkdtemp(prefix="pdl-bench-smoke-")) if args.smoke
+                       else RESULTS_DIR)
+    return run_all(args.only or list(BENCHMARKS), mode, out)
 
 
 if __name__ == "__main__":

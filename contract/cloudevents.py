@@ -141,7 +141,13 @@ def decode(headers: Headers, value: bytes | None) -> CloudEvent:
         raise NotOurMessage(f"not a message of this contract: type {texts['ce_type']}")
     attributes = {name.removeprefix("ce_"): text for name, text in texts.items()
                   if name.startswith("ce_")}
-    return CloudEvent(attributes=attributes, data=orjson.loads(value))
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as error:
+        raise NotOurMessage(f"{texts['ce_type']} {texts['ce_id']}: value is not JSON") from error
+    if not isinstance(data, dict):
+        raise NotOurMessage(f"{texts['ce_type']} {texts['ce_id']}: value is not a JSON object")
+    return CloudEvent(attributes=attributes, data=data)
 
 
 def change_from_message(headers: Headers, value: bytes | None) -> Change:
@@ -164,7 +170,10 @@ def _payload(cls: type[T], event: CloudEvent, version_suffix: str) -> T:
     if not event.type.endswith(version_suffix):
         raise NotOurMessage(f"{event.type} is not a version this reader understands")
     # Within a major version fields are only ever added: ignore the ones this reader predates.
-    return cls(**_known_fields(cls, event.data))
+    try:
+        return cls(**_known_fields(cls, event.data))
+    except TypeError as error:  # a required field is missing
+        raise NotOurMessage(f"{event.type} {event.attributes['id']}: {error}") from error
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:

@@ -220,9 +220,11 @@ class _Snapshot:
         self.releases = {row["entity_id"]: row for row in releases}
 
     def release(self, release_id: str | None) -> Item | None:
-        row = self.releases.get(release_id) if release_id else None
-        return None if release_id is None else {"id": release_id,
-                                                "name": row["name"] if row else None}
+        """A release as ``{id, name}``; None stands for the backlog."""
+        if release_id is None:
+            return None
+        row = self.releases.get(release_id)
+        return {"id": release_id, "name": row["name"] if row else None}
 
 
 def _snapshot(conn: sqlite3.Connection, product_id: str, at: datetime) -> _Snapshot:

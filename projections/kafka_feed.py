@@ -157,8 +157,11 @@ class KafkaFeed:
                 self.poll_once()
             except Exception:
                 log.exception("applying a Kafka batch failed; retrying from the stored offsets")
-                self.seek_to_stored(list(self._consumer.assignment()))
                 self._stopping.wait(1.0)
+                try:
+                    self.seek_to_stored(list(self._consumer.assignment()))
+                except Exception:
+                    log.exception("cannot seek to the stored offsets yet")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name="kafka-feed", daemon=True)

@@ -18,7 +18,8 @@ from typing import Any
 from uuid import UUID
 
 from contract.changes import Change
-from projections import audit, roadmap, tracking
+from projections import audit, roadmap, through_time, tracking
+from projections.intervals import EntityTable, instant, live_at, states
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,53 @@ class Views:
         with self._reading() as conn:
             return audit.count(conn)
 
+    # Through time (thin wrappers over :mod:`projections.through_time`, one snapshot each)
+
+    def version_as_of(self, entity_type: str, entity_id: UUID, as_of: datetime) -> int | None:
+        """The version ``entity_id`` (a product, feature, release or decision) had at
+        ``as_of``; None when it did not exist then."""
+        table = ENTITY_TABLES[entity_type]
+        live, params = live_at(as_of)
+        with self._reading() as conn:
+            row = conn.execute(f"SELECT entity_version FROM {table.name} "
+                               f"WHERE entity_id = ? AND {live}",
+                               (str(entity_id), *params)).fetchone()
+        return None if row is None else int(row[0])
+
+    def decisions(self, product_id: UUID,
+                  as_of: datetime | None = None) -> list[dict[str, Any]] | None:
+        """The product's decisions as they stood at ``as_of`` (None: now), oldest first;
+        None when the product did not exist then."""
+        with self._reading() as conn:
+            if not _exists(conn, roadmap.PRODUCTS, product_id, as_of):
+                return None
+            return _decisions(conn, str(product_id), as_of)
+
+    def slip_ledger(self, release_id: UUID,
+                    as_of: datetime | None = None) -> dict[str, Any] | None:
+        """Every target-date change of a release and the totals (see
+        :func:`projections.through_time.slip_ledger`); None when unknown at ``as_of``."""
+        with self._reading() as conn:
+            return through_time.slip_ledger(conn, str(release_id), as_of)
+
+    def product_slips(self, product_id: UUID, as_of: datetime | None = None,
+                      limit: int = 10) -> dict[str, Any] | None:
+        """The releases that slipped most and each feature's reschedules; None when the
+        product did not exist at ``as_of``."""
+        with self._reading() as conn:
+            if not _exists(conn, roadmap.PRODUCTS, product_id, as_of):
+                return None
+            pid = str(product_id)
+            return {"product_id": pid, "as_of": instant(as_of) if as_of else None,
+                    "releases": through_time.slipped_most(conn, pid, as_of, limit),
+                    "features": through_time.reschedules(conn, pid, as_of)}
+
+    def release_notes(self, release_id: UUID) -> str | None:
+        """Markdown notes of a shipped release; None when unknown. Raises
+        :class:`projections.through_time.ReleaseNotShipped` for a release not shipped."""
+        with self._reading() as conn:
+            return through_time.release_notes(conn, str(release_id))
+
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection inside one read transaction: a consistent snapshot."""
@@ -214,6 +262,30 @@ def _drop_own_tables(conn: sqlite3.Connection, version: int) -> None:
         log.warning("Views made by version %d: emptying them to rebuild from the log", version)
     for name in stale:
         conn.execute(f"DROP TABLE {name}")
+
+
+#: Entity type -> the table holding its states through time.
+ENTITY_TABLES: dict[str, EntityTable] = {
+    "product": roadmap.PRODUCTS, "feature": roadmap.FEATURES, "release": roadmap.RELEASES,
+    "decision": roadmap.DECISIONS,
+}
+
+
+def _exists(conn: sqlite3.Connection, table: EntityTable, entity_id: UUID,
+            as_of: datetime | None) -> bool:
+    return bool(states(conn, table, "entity_id = ?", (str(entity_id),), as_of))
+
+
+def _decisions(conn: sqlite3.Connection, product_id: str,
+               as_of: datetime | None) -> list[dict[str, Any]]:
+    proposed = dict(conn.execute(
+        "SELECT entity_id, min(valid_from) FROM decisions WHERE product_id = ? "
+        "GROUP BY entity_id", (product_id,)).fetchall())
+    rows = states(conn, roadmap.DECISIONS, "product_id = ?", (product_id,), as_of)
+    found = [{"id": r["entity_id"], "title": r["title"], "status": r["status"],
+              "chosen_option": r["chosen_option"], "proposed_at": proposed[r["entity_id"]],
+              "version": r["entity_version"]} for r in rows]
+    return sorted(found, key=lambda d: (d["proposed_at"], d["id"]))
 
 
 def _text(value: UUID | None) -> str | None:

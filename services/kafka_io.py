@@ -1,10 +1,17 @@
 """A small, typed wrapper over kafka-python: publish a batch and know it is stored; create topics.
 
-Delivery is explicit: :meth:`Publisher.publish` returns only once the broker has acknowledged
-every message of the batch (``acks=all``), and raises :class:`KafkaUnavailable` otherwise. The
+Delivery is explicit: :meth:`Publisher.send` hands a batch to the producer and returns an
+:class:`InFlight` whose ``wait()`` returns only once the broker has acknowledged every message of
+it (``acks=all``) and raises :class:`KafkaUnavailable` otherwise (``publish`` = both). The
 producer is idempotent with at most 5 requests in flight, so retries neither duplicate nor
-reorder messages within a partition. How long a batch may take is bounded by
-``delivery_timeout_ms``; what to do then (back off, retry the batch) is the caller's choice.
+reorder messages within a partition.
+
+The producer itself never gives up on a batch (unbounded retries, a delivery timeout far beyond
+``ack_timeout_s``): a batch failing on its own while a later one to the same partition succeeds
+would leave a gap that a re-publish fills out of order. Instead ``wait()`` gives up after
+``ack_timeout_s`` and the caller closes the producer (:meth:`Publisher.close`), which aborts every
+unacknowledged batch at once; what reached the broker is then a prefix of each partition's
+sequence, and re-publishing from the last recorded position keeps each key in order.
 """
 
 import logging
@@ -14,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from contract.cloudevents import KafkaMessage
 from services.settings import KafkaSettings
@@ -36,10 +43,13 @@ class ProducerOptions:
     linger_ms: int = 5
     batch_size_bytes: int = 256 * 1024
     max_in_flight: int = 5
-    retries: int = 50
+    #: Retry transient errors until ``delivery_timeout_ms`` (explicitly: never give up alone).
+    retries: int = 2**31 - 1
     retry_backoff_ms: int = 100
     request_timeout_ms: int = 10_000
-    delivery_timeout_ms: int = 30_000
+    delivery_timeout_ms: int = 24 * 3600 * 1000
+    #: How long :meth:`InFlight.wait` waits for a batch before declaring Kafka unavailable.
+    ack_timeout_s: float = 30.0
     connect_timeout_ms: int = 5_000
     reconnect_backoff_max_ms: int = 1_000
 
@@ -74,6 +84,10 @@ class InFlight:
         try:
             for future in self._futures:
                 future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaTimeoutError as error:
+            raise KafkaUnavailable(
+                f"{len(self._futures)} messages not acknowledged within {self._timeout_s:g}s"
+            ) from error
         except (KafkaError, OSError) as error:
             raise KafkaUnavailable(describe(error)) from error
 
@@ -109,23 +123,31 @@ class Publisher:
             ]
         except (KafkaError, OSError) as error:
             raise KafkaUnavailable(describe(error)) from error
-        return InFlight(futures, self._options.delivery_timeout_ms / 1000 + 5)
+        return InFlight(futures, self._options.ack_timeout_s)
 
     def publish(self, messages: Sequence[KafkaMessage]) -> None:
         """Send ``messages`` in order and return once the broker has stored all of them."""
         sent = self.send(messages)
         try:
-            self._producer.flush(timeout=self._options.delivery_timeout_ms / 1000 + 5)
+            self._producer.flush(timeout=self._options.ack_timeout_s)
         except (KafkaError, OSError) as error:
             raise KafkaUnavailable(describe(error)) from error
         sent.wait()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Close the producer; anything still unacknowledged after ``timeout`` is dropped."""
+        """Close the producer; every batch still unacknowledged after ``timeout`` is aborted."""
         try:
             self._producer.close(timeout=timeout)
-        except (KafkaError, OSError) as error:  # closing a producer of a dead broker
-            log.debug("closing the Kafka producer: %s", error)
+        except (KafkaError, OSError):
+            # close() flushes first and gives up when batches are still pending (a dead
+            # broker): abort them all, then close. kafka-python has no public abort.
+            sender = self._producer._sender
+            sender.force_close()
+            sender.join(5)
+            try:
+                self._producer.close(timeout=0)
+            except (KafkaError, OSError) as error:
+                log.warning("the Kafka producer did not close cleanly: %s", error)
 
 
 def ensure_topics(kafka: KafkaSettings, topics: Iterable[str],

@@ -77,6 +77,11 @@ class RelayPositions:
                 (relay, position, datetime.now(UTC).isoformat()),
             )
 
+    def reset(self, relay: str) -> None:
+        """Forget ``relay``'s position: it re-publishes the whole log (same ``ce_id``s)."""
+        with self._lock:
+            self._db.execute("DELETE FROM kafka_relay_positions WHERE relay = ?", (relay,))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

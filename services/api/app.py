@@ -8,7 +8,15 @@ from fastapi import FastAPI
 
 from services.api import problems
 from services.api.middleware import MAX_BODY_BYTES, BodyLimit, Idempotency
-from services.api.routes import features, products, releases, tokens, views
+from services.api.routes import (
+    decisions,
+    features,
+    products,
+    releases,
+    through_time,
+    tokens,
+    views,
+)
 from services.api.schemas import ProblemOut
 from services.runtime import Runtime
 
@@ -45,7 +53,7 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAP
                   lifespan=lifespan)
     app.state.runtime = runtime
     problems.install(app)
-    for module in (products, features, releases, views, tokens):
+    for module in (products, features, releases, views, decisions, through_time, tokens):
         app.include_router(module.router, responses=PROBLEMS)
 
     @app.get("/health", tags=["health"])

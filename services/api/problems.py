@@ -58,6 +58,9 @@ def field_message(error: dict[str, Any]) -> str:
         return f"'{name}' is required."
     if kind == "extra_forbidden":
         return f"'{name}' is not a field of this request; remove it."
+    if kind == "union_tag_not_found":
+        tag = str(error.get("ctx", {}).get("discriminator", "kind")).strip("'")
+        return f"'{name}' needs a '{tag}' field saying which kind of item it is."
     hint = next((h for prefix, h in HINTS.items() if kind.startswith(prefix)), "")
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"'{name}': {message}{hint}."

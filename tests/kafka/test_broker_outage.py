@@ -26,8 +26,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 IMPATIENT = RelayOptions(
     backoff_initial_s=0.2, backoff_max_s=1.0,
-    producer=ProducerOptions(delivery_timeout_ms=4_000, request_timeout_ms=2_000,
-                             connect_timeout_ms=1_000),
+    producer=ProducerOptions(ack_timeout_s=4, request_timeout_ms=2_000, connect_timeout_ms=1_000),
 )
 
 

@@ -70,7 +70,7 @@ def kafka_fed(views: Views, settings: Settings, group: str) -> KafkaFeed:
 def publish(app: DecisionLog, settings: Settings, *, from_start: bool = False) -> None:
     if from_start:  # forget what was published: everything goes out again (duplicates)
         positions = RelayPositions(settings.events_path)
-        positions._db.execute("DELETE FROM kafka_relay_positions")
+        positions.reset("kafka")
         positions.close()
     relay = build_relay(app, settings)
     assert relay is not None

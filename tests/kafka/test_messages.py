@@ -132,3 +132,10 @@ def test_a_roadmap_change_has_a_stable_id_of_its_own_linked_to_its_source(
     assert first["source_event_id"] == change.event_id
     assert first["product_id"] == change.product_id
     assert first["log_position"] == change.log_position
+
+
+def test_a_malformed_value_is_refused_as_not_ours(changes: dict[str, list[Change]]) -> None:
+    message = change_message(changes["feature.scheduled"][0], "pdl")
+    for value in (b"not json", b"[1, 2]", orjson.dumps({"event_id": "x"})):
+        with pytest.raises(NotOurMessage):
+            change_from_message(message.headers, value)

@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 
+from services.api.as_of import AsOf, version_at
 from services.api.deps import Editor, ExpectedVersion, RuntimeDep, Viewer
 from services.api.responses import reason, tagged, written
 from services.api.schemas import (
@@ -35,8 +36,9 @@ def propose_feature(product_id: UUID, body: FeatureIn, who: Editor,
 
 @router.get("/features/{feature_id}", response_model=FeatureOut)
 def get_feature(feature_id: UUID, who: Viewer, runtime: RuntimeDep,
-                response: Response) -> FeatureOut:
-    feature = runtime.app.get_feature(feature_id)
+                response: Response, as_of: AsOf = None) -> FeatureOut:
+    feature = runtime.app.get_feature(
+        feature_id, version_at(runtime, "feature", feature_id, as_of))
     tagged(response, feature.version)
     requirements = [RequirementOut(id=rid, **body) for rid, body in feature.requirements.items()]
     return FeatureOut.model_validate(

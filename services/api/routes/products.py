@@ -5,6 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from services.api.as_of import AsOf, version_at
 from services.api.deps import Editor, ExpectedVersion, RuntimeDep, Viewer
 from services.api.responses import reason, tagged, written
 from services.api.schemas import Change, OutcomeOut, ProductIn, ProductOut, StrategyIn, VisionIn
@@ -20,8 +21,9 @@ def create_product(body: ProductIn, who: Editor, runtime: RuntimeDep) -> JSONRes
 
 @router.get("/{product_id}", response_model=ProductOut)
 def get_product(product_id: UUID, who: Viewer, runtime: RuntimeDep,
-                response: Response) -> ProductOut:
-    product = runtime.app.get_product(product_id)
+                response: Response, as_of: AsOf = None) -> ProductOut:
+    product = runtime.app.get_product(
+        product_id, version_at(runtime, "product", product_id, as_of))
     tagged(response, product.version)
     return ProductOut.model_validate(product, from_attributes=True)
 

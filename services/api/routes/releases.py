@@ -5,6 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from services.api.as_of import AsOf, version_at
 from services.api.deps import Editor, ExpectedVersion, RuntimeDep, Viewer
 from services.api.responses import reason, tagged, written
 from services.api.schemas import Change, OutcomeOut, ReleaseIn, ReleaseOut, ShipIn, TargetDateIn
@@ -21,8 +22,9 @@ def plan_release(product_id: UUID, body: ReleaseIn, who: Editor,
 
 @router.get("/releases/{release_id}", response_model=ReleaseOut)
 def get_release(release_id: UUID, who: Viewer, runtime: RuntimeDep,
-                response: Response) -> ReleaseOut:
-    release = runtime.app.get_release(release_id)
+                response: Response, as_of: AsOf = None) -> ReleaseOut:
+    release = runtime.app.get_release(
+        release_id, version_at(runtime, "release", release_id, as_of))
     tagged(response, release.version)
     return ReleaseOut.model_validate(release, from_attributes=True)
 

@@ -11,11 +11,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, AwareDatetime
 
+from domain import clock
 from services.api.deps import MAX_POSITION, CaughtUp, RuntimeDep, Viewer
 from services.api.problems import Problem
 
 router = APIRouter(tags=["views"], dependencies=[CaughtUp])
-
 
 
 def in_utc_range(value: datetime) -> datetime:
@@ -26,9 +26,21 @@ def in_utc_range(value: datetime) -> datetime:
         raise ValueError("the instant is out of range once converted to UTC") from None
 
 
+def in_the_past(value: datetime) -> datetime:
+    """Refuse an instant after now: the log can only say how things stood in the past."""
+    now = clock.now()
+    if value > now:
+        raise ValueError(
+            f"as_of is in the future ({value.isoformat()} is after now, "
+            f"{now.astimezone(UTC).isoformat(timespec='seconds')}); the log can only answer "
+            "for the past: leave as_of out to read the present")
+    return value
+
+
 Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
-AsOf = Annotated[Instant | None, Query(
-    description="Read the view as it was at this instant (ISO 8601 with a timezone).")]
+PastInstant = Annotated[Instant, AfterValidator(in_the_past)]
+AsOf = Annotated[PastInstant | None, Query(
+    description="Answer as things stood at this past instant (ISO 8601 with a timezone).")]
 
 
 def not_found(kind: str, entity_id: UUID) -> Problem:

@@ -1,0 +1,24 @@
+"""Fixtures: the HTTP test runtime of ``tests/api`` on a simulated calendar, and the
+six-month scenario played through it."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from domain.clock import use_clock
+from tests.api.conftest import admin, client, editor, runtime, settings, viewer  # noqa: F401
+from tests.api.driver import Api
+from tests.api_through_time.scenario import Calendar, History, six_months
+
+
+@pytest.fixture
+def calendar() -> Iterator[Calendar]:
+    """Events are stamped, and 'now' is judged, by a calendar the test turns."""
+    calendar = Calendar()
+    with use_clock(calendar):
+        yield calendar
+
+
+@pytest.fixture
+def history(editor: Api, calendar: Calendar) -> History:  # noqa: F811 (the imported fixture)
+    return six_months(editor, calendar)
