@@ -5,7 +5,7 @@ the domain still checks everything (e.g. text that is only spaces).
 """
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -147,6 +147,8 @@ class FeatureOut(BaseModel):
     status: str
     release_id: UUID | None
     requirements: list[RequirementOut]
+    #: How the priority was last scored, if it was: ``{"formula": "rice.v1", "inputs": {...}}``.
+    score: dict[str, Any] | None = None
 
 
 # Releases
