@@ -66,7 +66,7 @@ def roadmap_diff(views: Views, product_id: UUID, since: datetime,
     """What changed on the roadmap of ``product_id`` after ``since`` up to ``until``
     (None: now); None when the product did not exist at ``until``."""
     since, until = checked_interval(since, until)
-    with views._reading() as conn:  # one snapshot: the net and the steps agree
+    with views.reading() as conn:  # one snapshot: the net and the steps agree
         return diff_between(conn, str(product_id), since, until)
 
 

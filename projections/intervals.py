@@ -5,12 +5,17 @@ the new state (``valid_from = occurred_at, valid_to = NULL``) with the entity's 
 A change whose version is not newer than the stored one is a duplicate and is ignored:
 that is what makes at-least-once delivery (a replay, a Kafka redelivery) harmless.
 Only the order of changes *within* one entity matters, which is all Kafka guarantees.
+
+Rows are clustered by ``(entity_id, valid_from, entity_version)``: an entity's history is
+one contiguous run, so its state at any instant is found by one descent of the table's
+b-tree, however long the history. A read takes the entities from their current rows (an
+entity never changes product) and looks each one up at the instant asked about.
 """
 
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,14 +51,13 @@ CREATE TABLE IF NOT EXISTS {self.name} (
     valid_from TEXT NOT NULL,
     valid_to TEXT,
     {state},
-    PRIMARY KEY (entity_id, entity_version)
-);
+    PRIMARY KEY (entity_id, valid_from, entity_version),
+    UNIQUE (entity_id, entity_version)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_current
     ON {self.name} (entity_id) WHERE valid_to IS NULL;
 CREATE INDEX IF NOT EXISTS {self.name}_product_current
-    ON {self.name} (product_id) WHERE valid_to IS NULL;
-CREATE INDEX IF NOT EXISTS {self.name}_product_from ON {self.name} (product_id, valid_from);
-CREATE INDEX IF NOT EXISTS {self.name}_entity_from ON {self.name} (entity_id, valid_from);
+    ON {self.name} (product_id, entity_id, valid_to) WHERE valid_to IS NULL;
 """
 
 
@@ -63,14 +67,6 @@ def instant(value: str | datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # naive instants are taken as UTC
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def live_at(as_of: str | datetime | None) -> tuple[str, tuple[str, ...]]:
-    """SQL condition (and its parameters) selecting the rows valid at ``as_of`` (None: now)."""
-    if as_of is None:
-        return "valid_to IS NULL", ()
-    at = instant(as_of)
-    return "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", (at, at)
 
 
 def advance(conn: sqlite3.Connection, table: EntityTable, change: Change,
@@ -86,6 +82,9 @@ def advance(conn: sqlite3.Connection, table: EntityTable, change: Change,
     state = transition(_state(table, current) if current else {}, change)
     at = instant(change.occurred_at)
     if current is not None:
+        # Writers' clocks may disagree: an interval never ends before it starts, so that
+        # exactly one version of an entity is valid at any instant after its creation.
+        at = max(at, current["valid_from"])
         conn.execute(
             f"UPDATE {table.name} SET valid_to = ? WHERE entity_id = ? AND valid_to IS NULL",
             (at, change.entity_id),
@@ -95,13 +94,39 @@ def advance(conn: sqlite3.Connection, table: EntityTable, change: Change,
 
 
 def states(conn: sqlite3.Connection, table: EntityTable, where: str, params: tuple[Any, ...],
-           as_of: datetime | None) -> list[State]:
-    """Rows of ``table`` matching ``where`` as they were at ``as_of``, JSON decoded."""
-    live, live_params = live_at(as_of)
-    rows = conn.execute(
-        f"SELECT * FROM {table.name} WHERE {where} AND {live}", (*params, *live_params)
-    ).fetchall()
-    return [_decoded(table, dict(row)) for row in rows]
+           as_of: datetime | None, columns: Sequence[str] = ()) -> list[State]:
+    """Rows of ``table`` as they were at ``as_of`` (None: now) that match ``where``, JSON
+    decoded; only ``columns`` when given.
+
+    ``where`` names unqualified columns and is applied to the rows valid at ``as_of``. A
+    condition on ``entity_id`` or ``product_id`` narrows the lookup through the indexes;
+    one on other columns only filters (it reads every entity's row at ``as_of``).
+    """
+    selected = ", ".join(columns) or "*"
+    if as_of is None:
+        rows = conn.execute(
+            f"SELECT {selected} FROM {table.name} WHERE ({where}) AND valid_to IS NULL", params)
+    else:
+        at = instant(as_of)
+        rows = conn.execute(
+            f"SELECT {selected} FROM ({_AS_OF.format(t=table.name)}) WHERE {where}",
+            (at, at, *params))
+    return [_decoded(table, dict(row)) for row in rows.fetchall()]
+
+
+#: The row of each entity valid at an instant: the entities come from their current rows
+#: (the same ``entity_id`` and ``product_id`` forever, so conditions on those narrow them
+#: through ``_product_current`` / ``_current``); each is looked up by its last ``valid_from``
+#: up to the instant (one descent of the primary key). Among rows starting at that same
+#: instant, only the last one is still valid then. CROSS JOIN keeps the current rows outside.
+_AS_OF = """
+SELECT s.* FROM {t} AS c CROSS JOIN {t} AS s
+WHERE c.valid_to IS NULL
+  AND s.entity_id = c.entity_id AND s.product_id = c.product_id
+  AND s.valid_from = (SELECT max(h.valid_from) FROM {t} AS h
+                      WHERE h.entity_id = c.entity_id AND h.valid_from <= ?)
+  AND (s.valid_to IS NULL OR s.valid_to > ?)
+"""
 
 
 def _current_row(conn: sqlite3.Connection, table: EntityTable, entity_id: str) -> State | None:
@@ -116,6 +141,8 @@ def _state(table: EntityTable, row: State) -> State:
 
 
 def _decoded(table: EntityTable, row: State) -> State:
+    if not table.json_columns.intersection(row):
+        return row
     return {c: json.loads(v) if c in table.json_columns else v for c, v in row.items()}
 
 

@@ -158,20 +158,20 @@ def apply(conn: sqlite3.Connection, change: Change) -> bool:
 
 def read_products(conn: sqlite3.Connection, as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every product (retired ones included, flagged) as of ``as_of``, by name."""
-    rows = states(conn, PRODUCTS, "1 = 1", (), as_of)
+    rows = states(conn, PRODUCTS, "1 = 1", (), as_of, PRODUCT_COLUMNS)
     return sorted((_product(row) for row in rows), key=lambda p: (p["name"], p["id"]))
 
 
 def read_roadmap(conn: sqlite3.Connection, product_id: str,
                  as_of: datetime | None = None) -> dict[str, Any] | None:
     """The roadmap of ``product_id`` as of ``as_of`` (None: now); None if it did not exist."""
-    products = states(conn, PRODUCTS, "entity_id = ?", (product_id,), as_of)
+    products = states(conn, PRODUCTS, "entity_id = ?", (product_id,), as_of, PRODUCT_COLUMNS)
     if not products:
         return None
     features = [_feature(row) for row in states(conn, FEATURES, "product_id = ?",
-                                                 (product_id,), as_of)]
-    releases = _releases(states(conn, RELEASES, "product_id = ?", (product_id,), as_of),
-                         features)
+                                                 (product_id,), as_of, FEATURE_COLUMNS)]
+    releases = _releases(states(conn, RELEASES, "product_id = ?", (product_id,), as_of,
+                                RELEASE_COLUMNS), features)
     return _assembled(_product(products[0]), releases, features, as_of)
 
 
@@ -213,6 +213,14 @@ def _releases(rows: list[State], features: list[dict[str, Any]]) -> list[dict[st
 
 def _by_priority(feature: dict[str, Any]) -> tuple[float, str, str]:
     return (-feature["priority"], feature["title"], feature["id"])
+
+
+#: The columns each part of a roadmap shows (descriptions and requirements are not read).
+PRODUCT_COLUMNS = ("entity_id", "entity_version", "name", "vision", "value_proposition",
+                   "target_customers", "strategy", "owner", "retired")
+RELEASE_COLUMNS = ("entity_id", "entity_version", "name", "theme", "target_date", "state",
+                   "shipped_on")
+FEATURE_COLUMNS = ("entity_id", "entity_version", "title", "status", "priority", "release_id")
 
 
 def _product(row: State) -> dict[str, Any]:

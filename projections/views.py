@@ -19,13 +19,13 @@ from uuid import UUID
 
 from contract.changes import Change
 from projections import audit, roadmap, through_time, tracking
-from projections.intervals import EntityTable, instant, live_at, states
+from projections.intervals import EntityTable, instant, states
 
 log = logging.getLogger(__name__)
 
 SCHEMA = roadmap.SCHEMA + audit.SCHEMA + tracking.SCHEMA
 #: Bump when a table changes: views of another version are emptied and rebuilt from the log.
-VIEWS_VERSION = 1
+VIEWS_VERSION = 2
 #: Every table these views have ever had; only these are dropped when the version changes.
 OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "tracking")
 
@@ -127,23 +127,23 @@ class Views:
 
     def list_products(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """Every product as of ``as_of`` (None: now), by name."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return roadmap.read_products(conn, as_of)
 
     def roadmap(self, product_id: UUID, as_of: datetime | None = None) -> dict[str, Any] | None:
         """The roadmap of a product (see :mod:`projections.roadmap`); None if unknown then."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return roadmap.read_roadmap(conn, str(product_id), as_of)
 
     def history(self, entity_id: UUID, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """Every change of one entity, oldest first; only those up to ``as_of`` when given."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return audit.read_history(conn, str(entity_id), as_of)
 
     def product_history(self, product_id: UUID,
                         as_of: datetime | None = None) -> list[dict[str, Any]]:
         """Every change of a product, its features and its releases, in log order."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return audit.read_product_history(conn, str(product_id), as_of)
 
     def audit(self, *, product_id: UUID | None = None, entity_id: UUID | None = None,
@@ -151,7 +151,7 @@ class Views:
               since: datetime | None = None, until: datetime | None = None,
               limit: int = 100, cursor: int | None = None) -> dict[str, Any]:
         """A page of the audit trail: ``{"items": [...], "next_cursor": int | None}``."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return audit.read_audit(
                 conn, product_id=_text(product_id), entity_id=_text(entity_id), actor=actor,
                 change_type=change_type, since=since, until=until, limit=limit, cursor=cursor,
@@ -159,7 +159,7 @@ class Views:
 
     def event_count(self) -> int:
         """How many changes have been applied."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return audit.count(conn)
 
     # Through time (thin wrappers over :mod:`projections.through_time`, one snapshot each)
@@ -167,19 +167,16 @@ class Views:
     def version_as_of(self, entity_type: str, entity_id: UUID, as_of: datetime) -> int | None:
         """The version ``entity_id`` (a product, feature, release or decision) had at
         ``as_of``; None when it did not exist then."""
-        table = ENTITY_TABLES[entity_type]
-        live, params = live_at(as_of)
-        with self._reading() as conn:
-            row = conn.execute(f"SELECT entity_version FROM {table.name} "
-                               f"WHERE entity_id = ? AND {live}",
-                               (str(entity_id), *params)).fetchone()
-        return None if row is None else int(row[0])
+        with self.reading() as conn:
+            rows = states(conn, ENTITY_TABLES[entity_type], "entity_id = ?", (str(entity_id),),
+                          as_of, columns=("entity_version",))
+        return int(rows[0]["entity_version"]) if rows else None
 
     def decisions(self, product_id: UUID,
                   as_of: datetime | None = None) -> list[dict[str, Any]] | None:
         """The product's decisions as they stood at ``as_of`` (None: now), oldest first;
         None when the product did not exist then."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             if not _exists(conn, roadmap.PRODUCTS, product_id, as_of):
                 return None
             return _decisions(conn, str(product_id), as_of)
@@ -188,14 +185,14 @@ class Views:
                     as_of: datetime | None = None) -> dict[str, Any] | None:
         """Every target-date change of a release and the totals (see
         :func:`projections.through_time.slip_ledger`); None when unknown at ``as_of``."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return through_time.slip_ledger(conn, str(release_id), as_of)
 
     def product_slips(self, product_id: UUID, as_of: datetime | None = None,
                       limit: int = 10) -> dict[str, Any] | None:
         """The releases that slipped most and each feature's reschedules; None when the
         product did not exist at ``as_of``."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             if not _exists(conn, roadmap.PRODUCTS, product_id, as_of):
                 return None
             pid = str(product_id)
@@ -206,12 +203,13 @@ class Views:
     def release_notes(self, release_id: UUID) -> str | None:
         """Markdown notes of a shipped release; None when unknown. Raises
         :class:`projections.through_time.ReleaseNotShipped` for a release not shipped."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return through_time.release_notes(conn, str(release_id))
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """A pooled connection inside one read transaction: a consistent snapshot."""
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection inside one read transaction: a consistent snapshot, for
+        answers assembled from several reads (e.g. :func:`projections.diff.roadmap_diff`)."""
         conn = self._reader()
         try:
             conn.execute("BEGIN")
@@ -222,6 +220,8 @@ class Views:
         finally:
             with self._readers_lock:
                 self._readers.append(conn)
+
+    _reading = reading  # the former private name, still used by older callers
 
     def _reader(self) -> sqlite3.Connection:
         with self._readers_lock:
@@ -278,9 +278,11 @@ def _exists(conn: sqlite3.Connection, table: EntityTable, entity_id: UUID,
 
 def _decisions(conn: sqlite3.Connection, product_id: str,
                as_of: datetime | None) -> list[dict[str, Any]]:
+    # Each decision's first row (its proposal) leads its run in the primary key.
     proposed = dict(conn.execute(
-        "SELECT entity_id, min(valid_from) FROM decisions WHERE product_id = ? "
-        "GROUP BY entity_id", (product_id,)).fetchall())
+        "SELECT c.entity_id, (SELECT min(h.valid_from) FROM decisions AS h "
+        "WHERE h.entity_id = c.entity_id) FROM decisions AS c "
+        "WHERE c.product_id = ? AND c.valid_to IS NULL", (product_id,)).fetchall())
     rows = states(conn, roadmap.DECISIONS, "product_id = ?", (product_id,), as_of)
     found = [{"id": r["entity_id"], "title": r["title"], "status": r["status"],
               "chosen_option": r["chosen_option"], "proposed_at": proposed[r["entity_id"]],

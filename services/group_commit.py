@@ -167,11 +167,16 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         except BaseException as error:
             failure = translate(error)
             for pending in batch:
-                pending.error = pending.error or failure
+                pending.error = failure
         else:
+            # Outcomes are handed out only now, after the commit: a command that lost a
+            # race must not retry before the winner's events are visible.
             for pending in batch:
-                if pending.error is None:
-                    pending.ids = inserted[id(pending)]
+                ids, conflict = inserted[id(pending)]
+                if conflict is None:
+                    pending.ids = ids
+                else:
+                    pending.error = conflict
         finally:
             for pending in batch:  # whatever happened, no caller is left waiting
                 if not pending.done:
@@ -181,7 +186,9 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
             with self._lock:
                 self._turn.notify_all()
 
-    def _insert_one(self, cursor: SQLiteCursor, pending: _Pending) -> Sequence[int]:
+    def _insert_one(
+        self, cursor: SQLiteCursor, pending: _Pending
+    ) -> tuple[Sequence[int], BaseException | None]:
         """Insert one command's events; if they conflict, undo only them and fail only it.
 
         A failed ``INSERT`` undoes itself and leaves the transaction open, so a one-event
@@ -200,11 +207,10 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
                 cursor.execute("RELEASE command")
             if not cursor.sqlite_cursor.connection.in_transaction:
                 raise  # SQLite gave up the whole transaction: fail the batch
-            pending.error = translate(error)
-            return []
+            return [], translate(error)
         if several:
             cursor.execute("RELEASE command")
-        return ids
+        return ids, None
 
 
 def configure(recorder: object, *, max_batch: int, max_wait_ms: float) -> None:
