@@ -40,6 +40,7 @@ CREATE INDEX IF NOT EXISTS audit_entity ON audit (entity_id, entity_version);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, seq);
 CREATE INDEX IF NOT EXISTS audit_type ON audit (type, seq);
 CREATE INDEX IF NOT EXISTS audit_time ON audit (occurred_at, seq);
+CREATE INDEX IF NOT EXISTS audit_product_time ON audit (product_id, occurred_at, seq);
 """
 
 MAX_LIMIT = 1000

@@ -6,10 +6,10 @@ A change whose version is not newer than the stored one is a duplicate and is ig
 that is what makes at-least-once delivery (a replay, a Kafka redelivery) harmless.
 Only the order of changes *within* one entity matters, which is all Kafka guarantees.
 
-Rows are clustered by ``(entity_id, valid_from, entity_version)``: an entity's history is
-one contiguous run, so its state at any instant is found by one descent of the table's
-b-tree, however long the history. A read takes the entities from their current rows (an
-entity never changes product) and looks each one up at the instant asked about.
+An entity's state at a past instant is one lookup: the entities come from their current
+rows (an entity never changes product), and each is found in the ``_history`` index by
+its last ``valid_from`` up to that instant. The cost depends on the number of entities
+read, not on the length of their history.
 """
 
 import json
@@ -51,13 +51,14 @@ CREATE TABLE IF NOT EXISTS {self.name} (
     valid_from TEXT NOT NULL,
     valid_to TEXT,
     {state},
-    PRIMARY KEY (entity_id, valid_from, entity_version),
-    UNIQUE (entity_id, entity_version)
-) WITHOUT ROWID;
+    PRIMARY KEY (entity_id, entity_version)
+);
 CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_current
     ON {self.name} (entity_id) WHERE valid_to IS NULL;
-CREATE INDEX IF NOT EXISTS {self.name}_product_current
+CREATE INDEX IF NOT EXISTS {self.name}_product_entities
     ON {self.name} (product_id, entity_id, valid_to) WHERE valid_to IS NULL;
+CREATE INDEX IF NOT EXISTS {self.name}_history
+    ON {self.name} (entity_id, valid_from, entity_version);
 """
 
 
@@ -109,23 +110,25 @@ def states(conn: sqlite3.Connection, table: EntityTable, where: str, params: tup
     else:
         at = instant(as_of)
         rows = conn.execute(
-            f"SELECT {selected} FROM ({_AS_OF.format(t=table.name)}) WHERE {where}",
-            (at, at, *params))
+            f"SELECT {selected} FROM ({_AS_OF.format(t=table.name)}) WHERE ({where})",
+            (at, *params))
     return [_decoded(table, dict(row)) for row in rows.fetchall()]
 
 
-#: The row of each entity valid at an instant: the entities come from their current rows
-#: (the same ``entity_id`` and ``product_id`` forever, so conditions on those narrow them
-#: through ``_product_current`` / ``_current``); each is looked up by its last ``valid_from``
-#: up to the instant (one descent of the primary key). Among rows starting at that same
-#: instant, only the last one is still valid then. CROSS JOIN keeps the current rows outside.
+#: The row of each entity valid at an instant. The entities come from their current rows:
+#: ``entity_id`` and ``product_id`` never change, so conditions on them narrow the current
+#: rows through ``_product_entities`` / ``_current``, without touching the table. Each
+#: entity's row is then its last one starting up to the instant (the last version, among
+#: rows starting at the same instant): one probe of ``_history``, which holds the rowid.
+#: Intervals never run backwards (see :func:`advance`), so that row is the one valid then.
+#: CROSS JOIN keeps the current rows outside, so the lookups are per entity.
 _AS_OF = """
 SELECT s.* FROM {t} AS c CROSS JOIN {t} AS s
 WHERE c.valid_to IS NULL
   AND s.entity_id = c.entity_id AND s.product_id = c.product_id
-  AND s.valid_from = (SELECT max(h.valid_from) FROM {t} AS h
-                      WHERE h.entity_id = c.entity_id AND h.valid_from <= ?)
-  AND (s.valid_to IS NULL OR s.valid_to > ?)
+  AND s.rowid = (SELECT h.rowid FROM {t} AS h
+                 WHERE h.entity_id = c.entity_id AND h.valid_from <= ?
+                 ORDER BY h.valid_from DESC, h.entity_version DESC LIMIT 1)
 """
 
 

@@ -29,6 +29,11 @@ VIEWS_VERSION = 2
 #: Every table these views have ever had; only these are dropped when the version changes.
 OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "tracking")
 
+#: Reads map the file rather than copy each page through ``read()``: an as-of read probes
+#: one index page per entity, and those pages are spread over the whole file. SQLite caps
+#: the map (2 GiB in common builds); pages beyond it are read as usual.
+READ_MMAP_BYTES = 2**31
+
 #: Every projection's handler, applied in turn to each change.
 PROJECTIONS: tuple[Callable[[sqlite3.Connection, Change], bool], ...] = (
     roadmap.apply, audit.record,
@@ -228,6 +233,7 @@ class Views:
             if self._readers:
                 return self._readers.pop()
         conn = connect(self.path)
+        conn.execute(f"PRAGMA mmap_size = {READ_MMAP_BYTES}")
         with self._readers_lock:
             self._all_readers.append(conn)
         return conn
@@ -278,7 +284,7 @@ def _exists(conn: sqlite3.Connection, table: EntityTable, entity_id: UUID,
 
 def _decisions(conn: sqlite3.Connection, product_id: str,
                as_of: datetime | None) -> list[dict[str, Any]]:
-    # Each decision's first row (its proposal) leads its run in the primary key.
+    # Each decision's first row (its proposal) leads its run in ``decisions_history``.
     proposed = dict(conn.execute(
         "SELECT c.entity_id, (SELECT min(h.valid_from) FROM decisions AS h "
         "WHERE h.entity_id = c.entity_id) FROM decisions AS c "

@@ -4,7 +4,7 @@ Nothing connects to a database or a broker at import time; only :func:`build_app
 and friends do, with explicit arguments.
 """
 
-from services import group_commit
+from services import fast_codec, group_commit
 from services.application import DecisionLog
 from services.settings import Settings
 
@@ -21,6 +21,8 @@ def application_env(settings: Settings) -> dict[str, str]:
     }
     if settings.store.group_commit:
         env["APPLICATION_RECORDER_TOPIC"] = group_commit.TOPIC
+    if settings.store.fast_codec:
+        env["TRANSCODER_TOPIC"] = fast_codec.TOPIC
     if settings.store.aggregate_cache_size:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.store.aggregate_cache_size)
     return env

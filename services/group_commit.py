@@ -23,11 +23,14 @@ lone command is never delayed.
 import sqlite3
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import (
+    ConnectionPoolClosedError,
     DatabaseError,
     DataError,
     IntegrityError,
@@ -39,7 +42,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 #: Topic for eventsourcing's ``APPLICATION_RECORDER_TOPIC`` setting.
 TOPIC = "services.group_commit:GroupCommitRecorder"
@@ -66,16 +69,26 @@ def translate(error: BaseException) -> BaseException:
     return error
 
 
+class _NotConsecutive(Exception):
+    """A multi-row insert did not get consecutive rowids: redo the batch row by row."""
+
+
 class _Pending:
-    """One caller's events waiting for a commit, and then its outcome."""
+    """One caller's rows waiting for a commit, and then its outcome.
 
-    __slots__ = ("error", "events", "ids", "kwargs")
+    ``wake`` is held from creation; it is released once, by the leader that commits these rows
+    (the outcome is then set) or by one that hands this caller the leadership (``lead``).
+    """
 
-    def __init__(self, events: Sequence[StoredEvent], kwargs: dict[str, Any]) -> None:
-        self.events = events
-        self.kwargs = kwargs
+    __slots__ = ("error", "ids", "lead", "rows", "wake")
+
+    def __init__(self, rows: list[tuple[str, int, str, bytes]]) -> None:
+        self.rows = rows
         self.ids: Sequence[int] | None = None
         self.error: BaseException | None = None
+        self.lead = False
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
     @property
     def done(self) -> bool:
@@ -86,6 +99,51 @@ class _Pending:
             raise self.error
         assert self.ids is not None
         return self.ids
+
+
+class _Readers:
+    """Read-only SQLite connections for ``select_events``, reused, one per concurrent reader.
+
+    Each read is one ``SELECT`` in autocommit mode: its own read transaction, which in WAL
+    mode sees everything committed before it started and never waits for the writer.
+    """
+
+    def __init__(self, db_name: str, timeout: float) -> None:
+        self.db_name = db_name
+        self.timeout = timeout
+        self._free: list[sqlite3.Connection] = []
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def get(self) -> sqlite3.Connection:
+        try:
+            return self._free.pop()  # atomic: one thread per connection
+        except IndexError:
+            pass
+        connection = sqlite3.connect(self.db_name, uri=True, check_same_thread=False,
+                                     isolation_level=None, timeout=self.timeout,
+                                     cached_statements=32)
+        connection.execute("PRAGMA query_only=ON")
+        with self._lock:
+            if self.closed:
+                connection.close()
+                raise ConnectionPoolClosedError
+            self._opened.append(connection)
+        return connection
+
+    def put(self, connection: sqlite3.Connection) -> None:
+        self._free.append(connection)
+        if self.closed:
+            self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            opened, self._opened = self._opened, []
+            self._free.clear()
+        for connection in opened:
+            connection.close()
 
 
 class GroupCommitRecorder(SQLiteApplicationRecorder):
@@ -103,13 +161,19 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._lock = threading.Lock()
-        self._turn = threading.Condition(self._lock)  # outcomes ready / leadership free
         self._arrived = threading.Condition(self._lock)  # a command joined the queue
         self._queue: deque[_Pending] = deque()
         self._leading = False
         #: Counters for benchmarks and diagnostics (written by the leader only).
         self.batches = 0
         self.commands = 0
+        pool = datastore.pool
+        self._readers: _Readers | None = None
+        if not pool.is_sqlite_memory_mode:
+            self._readers = _Readers(pool.db_name, pool.lock_timeout or 5.0)
+            weakref.finalize(self, self._readers.close)
+        self._select_statements: dict[tuple[bool, bool, bool, bool], str] = {}
+        self._max_rowid_statement = f"SELECT MAX(rowid) FROM {self.events_table_name}"
 
     @property
     def queued(self) -> int:
@@ -120,24 +184,44 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Insert ``stored_events`` in the next group commit; return their positions."""
-        pending = _Pending(stored_events, kwargs)
+        """Insert ``stored_events`` in the next group commit; return their positions.
+
+        (``kwargs``, e.g. ``tracking=None``, are ignored, as eventsourcing's SQLite
+        application recorder ignores them.)
+        """
+        if not stored_events:
+            return []
+        # The rows are made here, by each caller: the leader only executes.
+        pending = _Pending([
+            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+             s.originator_version, s.topic, s.state)
+            for s in stored_events
+        ])
         with self._lock:
             self._queue.append(pending)
             self._arrived.notify()
-            while self._leading and not pending.done:
-                self._turn.wait()
-            if pending.done:
-                return pending.outcome()
+            lead = not self._leading
             self._leading = True
+        if not lead:
+            pending.wake.acquire()  # committed by a leader, or handed the leadership
+            if not pending.lead:
+                return pending.outcome()
         try:
             while not pending.done:
                 self._commit(self._next_batch())
         finally:
-            with self._lock:
-                self._leading = False
-                self._turn.notify_all()
+            self._hand_over()
         return pending.outcome()
+
+    def _hand_over(self) -> None:
+        """Make the oldest waiting caller the leader, or leave no leader if none waits."""
+        with self._lock:
+            if self._queue:
+                successor = self._queue[0]
+                successor.lead = True
+                successor.wake.release()
+            else:
+                self._leading = False
 
     def _next_batch(self) -> list[_Pending]:
         with self._lock:
@@ -154,16 +238,21 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         """Commit ``batch`` in one transaction and give each command its outcome; never raises."""
         try:
             with self.datastore.get_connection(commit=True) as connection:
-                cursor = connection.cursor()
+                cursor = connection.cursor().sqlite_cursor
                 try:
                     cursor.execute("BEGIN IMMEDIATE")
-                    inserted = {id(p): self._insert_one(cursor, p) for p in batch}
+                    try:
+                        inserted = self._insert_batch(cursor, batch)
+                    except _NotConsecutive:
+                        connection.rollback()
+                        cursor.execute("BEGIN IMMEDIATE")
+                        inserted = {id(p): self._insert_rows(cursor, p) for p in batch}
                     connection.commit()
                 except BaseException:
                     connection.rollback()
                     raise
                 finally:
-                    cursor.sqlite_cursor.close()
+                    cursor.close()
         except BaseException as error:
             failure = translate(error)
             for pending in batch:
@@ -183,34 +272,156 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
                     pending.error = OperationalError("group commit abandoned this command")
             self.batches += 1
             self.commands += len(batch)
-            with self._lock:
-                self._turn.notify_all()
+            for pending in batch:
+                pending.wake.release()
 
-    def _insert_one(
-        self, cursor: SQLiteCursor, pending: _Pending
+    def _insert_batch(
+        self, cursor: sqlite3.Cursor, batch: list[_Pending]
+    ) -> dict[int, tuple[Sequence[int], BaseException | None]]:
+        """Insert the batch in order: runs of one-row commands with one ``executemany``
+        each, commands of several rows one by one (see :meth:`_insert_rows`)."""
+        results: dict[int, tuple[Sequence[int], BaseException | None]] = {}
+        (last,) = cursor.execute(self._max_rowid_statement).fetchone()
+        last = last or 0
+        run: list[_Pending] = []
+        for pending in batch:
+            if len(pending.rows) == 1:
+                run.append(pending)
+                continue
+            last = self._insert_run(cursor, run, last, results)
+            run = []
+            results[id(pending)] = self._insert_rows(cursor, pending)
+            if results[id(pending)][1] is None:
+                last = max([last, *results[id(pending)][0]])
+        self._insert_run(cursor, run, last, results)
+        return results
+
+    def _insert_run(
+        self, cursor: sqlite3.Cursor, run: list[_Pending], last: int,
+        results: dict[int, tuple[Sequence[int], BaseException | None]],
+    ) -> int:
+        """Insert one row per command of ``run``; a conflicting row fails its command alone.
+
+        A failed ``INSERT`` undoes only itself and leaves the transaction open, so the rows
+        before it stay and ``executemany`` resumes after it. A table without AUTOINCREMENT
+        gives each new row the highest rowid + 1, so the rows of one ``executemany`` have
+        consecutive rowids ending at ``last_insert_rowid()`` (checked against the highest
+        rowid before them, ``last``; if not, the batch is redone row by row). Returns the
+        highest rowid after the run.
+        """
+        connection = cursor.connection
+        while run:
+            before = connection.total_changes
+            failure: sqlite3.IntegrityError | None = None
+            try:
+                cursor.executemany(self.insert_events_statement, [p.rows[0] for p in run])
+                inserted = len(run)
+            except sqlite3.IntegrityError as error:
+                if not connection.in_transaction:
+                    raise  # SQLite gave up the whole transaction: fail the batch
+                failure = error
+                inserted = connection.total_changes - before
+            if inserted:
+                (newest,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
+                if newest != last + inserted:
+                    raise _NotConsecutive
+                for k in range(inserted):
+                    results[id(run[k])] = ([last + 1 + k], None)
+                last = newest
+            if failure is None:
+                break
+            results[id(run[inserted])] = ([], translate(failure))
+            run = run[inserted + 1:]
+        return last
+
+    def _insert_rows(
+        self, cursor: sqlite3.Cursor, pending: _Pending
     ) -> tuple[Sequence[int], BaseException | None]:
-        """Insert one command's events; if they conflict, undo only them and fail only it.
+        """Insert one command's rows; if they conflict, undo only them and fail only it.
 
-        A failed ``INSERT`` undoes itself and leaves the transaction open, so a one-event
-        command needs no savepoint; a command of several events gets one, so that a conflict
-        on its second event also takes back its first. Any other database error fails the
+        A failed ``INSERT`` undoes itself and leaves the transaction open, so a one-row
+        command needs no savepoint; a command of several rows gets one, so that a conflict
+        on its second row also takes back its first. Any other database error fails the
         whole batch (the caller rolls it back).
         """
-        several = len(pending.events) > 1
+        several = len(pending.rows) > 1
         if several:
             cursor.execute("SAVEPOINT command")
+        ids: list[int] = []
         try:
-            ids = self._insert_events(cursor, pending.events, **pending.kwargs) or []
+            for row in pending.rows:
+                cursor.execute(self.insert_events_statement, row)
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
         except sqlite3.IntegrityError as error:
             if several:
                 cursor.execute("ROLLBACK TO command")
                 cursor.execute("RELEASE command")
-            if not cursor.sqlite_cursor.connection.in_transaction:
+            if not cursor.connection.in_transaction:
                 raise  # SQLite gave up the whole transaction: fail the batch
             return [], translate(error)
         if several:
             cursor.execute("RELEASE command")
         return ids, None
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """eventsourcing's ``select_events``, on a reused read-only connection.
+
+        The same query and result as the library's, minus its per-call connection-pool
+        round trip and explicit transaction (a single ``SELECT`` is its own snapshot).
+        """
+        readers = self._readers
+        if readers is None:
+            return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        if self.datastore.pool.closed:
+            readers.close()
+            raise ConnectionPoolClosedError
+        key = (gt is None, lte is None, desc, limit is None)
+        statement = self._select_statements.get(key)
+        if statement is None:
+            statement = self._select_statements[key] = self._select_statement(*key)
+        params: list[Any] = [
+            originator_id.hex if isinstance(originator_id, UUID) else originator_id
+        ]
+        if gt is not None:
+            params.append(gt)
+        if lte is not None:
+            params.append(lte)
+        if limit is not None:
+            params.append(limit)
+        connection = readers.get()
+        try:
+            rows = connection.execute(statement, params).fetchall()
+        except sqlite3.Error as error:
+            raise translate(error) from error
+        finally:
+            readers.put(connection)
+        convert = self.convert_originator_id
+        return [
+            StoredEvent(originator_id=convert(row[0]), originator_version=row[1],
+                        topic=row[2], state=row[3])
+            for row in rows
+        ]
+
+    def _select_statement(self, no_gt: bool, no_lte: bool, desc: bool, no_limit: bool) -> str:
+        statement = (f"SELECT originator_id, originator_version, topic, state "
+                     f"FROM {self.events_table_name} WHERE originator_id=? ")
+        if not no_gt:
+            statement += "AND originator_version>? "
+        if not no_lte:
+            statement += "AND originator_version<=? "
+        statement += "ORDER BY originator_version " + ("DESC " if desc else "ASC ")
+        if not no_limit:
+            statement += "LIMIT ? "
+        return statement
 
 
 def configure(recorder: object, *, max_batch: int, max_wait_ms: float) -> None:

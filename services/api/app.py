@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.api import problems
 from services.api.middleware import MAX_BODY_BYTES, BodyLimit, Idempotency
+from services.api.read_cache import ReadCache
 from services.api.routes import (
     decisions,
     features,
@@ -52,8 +53,9 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAP
     app = FastAPI(title="Product Decision Log", version="1", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.read_cache = ReadCache()
     problems.install(app)
-    for module in (products, features, releases, views, decisions, through_time, tokens):
+    for module in (views, products, features, releases, decisions, through_time, tokens):
         app.include_router(module.router, responses=PROBLEMS)
 
     @app.get("/health", tags=["health"])

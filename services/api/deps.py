@@ -1,13 +1,22 @@
-"""Dependencies shared by the routers: the runtime, the caller, If-Match, read-your-writes."""
+"""Dependencies shared by the routers: the runtime, the caller, If-Match, read-your-writes.
+
+They are ``async`` and shallow on purpose: FastAPI runs a plain ``def`` dependency in a
+worker thread, and re-solves every node of the graph on each request; both cost far more
+than the work itself (a header parse, an indexed lookup of the token). Only waiting for
+the views (``?after=`` beyond their position) leaves the event loop.
+"""
 
 import re
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from services.api.problems import Problem
+from services.api.read_cache import ReadCache
 from services.auth import Identity, Role
 from services.runtime import Runtime
 
@@ -16,12 +25,17 @@ MAX_POSITION = 2**63 - 1  # SQLite's largest integer
 ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 def unauthorized(detail: str) -> Problem:
@@ -29,10 +43,9 @@ def unauthorized(detail: str) -> Problem:
                    {"WWW-Authenticate": 'Bearer realm="pdl"'})
 
 
-def caller(runtime: RuntimeDep,
-           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-           ) -> Identity:
-    """The identity behind the request's bearer token."""
+def caller(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None) -> Identity:
+    """The identity behind the request's bearer token (a lookup that never waits for a
+    writer: see :class:`services.auth.TokenStore`)."""
     if credentials is None:
         raise unauthorized("Send 'Authorization: Bearer <token>'; create a token with "
                            "'pdl token create --name NAME --role ROLE'.")
@@ -42,10 +55,11 @@ def caller(runtime: RuntimeDep,
     return identity
 
 
-def require(role: Role) -> Callable[..., Identity]:
+def require(role: Role) -> Callable[..., Awaitable[Identity]]:
     """A dependency admitting callers whose role includes ``role``."""
 
-    def check(identity: Annotated[Identity, Depends(caller)]) -> Identity:
+    async def check(request: Request, credentials: Credentials) -> Identity:
+        identity = caller(runtime_of(request), credentials)
         if not identity.role.allows(role):
             raise Problem(403, "forbidden", "Not allowed",
                           f"Token '{identity.name}' has role {identity.role.value}; "
@@ -60,7 +74,7 @@ Editor = Annotated[Identity, Depends(require(Role.editor))]
 Admin = Annotated[Identity, Depends(require(Role.admin))]
 
 
-def expected_version(if_match: Annotated[str | None, Header(
+async def expected_version(if_match: Annotated[str | None, Header(
         description='The ETag you last read, e.g. "3": the write fails with 412 if stale.')]
         = None) -> int | None:
     """The version named by ``If-Match``; ``None`` when absent or ``*``."""
@@ -81,17 +95,45 @@ After = Annotated[int | None, Query(
     ge=0, le=MAX_POSITION, description="A position returned by a write: wait for the views.")]
 
 
-def caught_up(runtime: RuntimeDep, who: Viewer, after: After = None) -> None:
-    """Wait (briefly) until the views have applied position ``after``; callers are
-    authenticated first, so nobody without a token can tie up a worker waiting."""
-    if after is None:
+async def views_reached(runtime: Runtime, after: int | None) -> None:
+    """Wait (briefly) until the views have applied position ``after``."""
+    if after is None or runtime.views.position >= after:
         return
     timeout = runtime.settings.api.read_your_writes_timeout_s
-    if not runtime.views.wait_for(after, timeout):
+    if not await run_in_threadpool(runtime.views.wait_for, after, timeout):
         raise Problem(503, "views-behind", "The views are catching up",
                       f"The views have not reached position {after} within {timeout:g} s "
                       f"(they are at {runtime.views.position}); retry shortly.",
                       {"Retry-After": "1"}, position=runtime.views.position)
 
 
+async def caught_up(request: Request, who: Viewer, after: After = None) -> None:
+    """Wait (briefly) until the views have applied position ``after``; callers are
+    authenticated first, so nobody without a token can tie up a worker waiting."""
+    await views_reached(runtime_of(request), after)
+
+
 CaughtUp = Depends(caught_up)
+
+
+@dataclass(frozen=True)
+class ViewReads:
+    """The views for one viewer's read, caught up with ``?after=``, answering from the
+    cache of serialized responses (:mod:`services.api.read_cache`)."""
+
+    runtime: Runtime
+    cache: ReadCache
+
+    async def answer(self, key: Hashable, read: Callable[[], Any]) -> Response:
+        """The JSON response for ``key``: cached at the views' position, or ``read()``."""
+        return await self.cache.answer(self.runtime.views, key, read)
+
+
+async def view_reads(request: Request, who: Viewer, after: After = None) -> ViewReads:
+    """What :data:`CaughtUp` does, in the same order, handing over the views to read."""
+    runtime = runtime_of(request)
+    await views_reached(runtime, after)
+    return ViewReads(runtime, request.app.state.read_cache)
+
+
+Reads = Annotated[ViewReads, Depends(view_reads)]

@@ -2,13 +2,14 @@
 and ask the feature's history why it moved."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from domain.clock import use_clock
 from tests.api.driver import Api
+from tests.support.clock import SimulatedClock, stamping_with
 
 JAN_4 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 JAN_5 = datetime(2027, 1, 5, 10, 0, tzinfo=UTC)
@@ -22,21 +23,16 @@ SLIP_WHY = "The vendor's SSO API is delayed by six weeks"
 REJECT_WHY = "Not aligned with the vision: we serve planning, not theming"
 
 
-class Clock:
+@dataclass
+class Clock(SimulatedClock):
     """Simulated time: events are stamped with whatever ``now`` is set to."""
 
-    def __init__(self) -> None:
-        self.now = JAN_4
-
-    def __call__(self) -> datetime:
-        return self.now
+    now: datetime = JAN_4
 
 
 @pytest.fixture
 def clock() -> Iterator[Clock]:
-    clock = Clock()
-    with use_clock(clock):
-        yield clock
+    yield from stamping_with(Clock())
 
 
 def play_scenario(api: Api, clock: Clock) -> dict[str, Any]:

@@ -5,18 +5,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from domain.clock import use_clock
 from tests.api.conftest import admin, client, editor, runtime, settings, viewer  # noqa: F401
 from tests.api.driver import Api
 from tests.api_through_time.scenario import Calendar, History, six_months
+from tests.support.clock import stamping_with
 
 
 @pytest.fixture
 def calendar() -> Iterator[Calendar]:
     """Events are stamped, and 'now' is judged, by a calendar the test turns."""
-    calendar = Calendar()
-    with use_clock(calendar):
-        yield calendar
+    yield from stamping_with(Calendar())
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from typing import Any
 
 from domain.clock import now
 from tests.api.driver import Api
+from tests.support.clock import SimulatedClock
 
 JAN_4 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 JAN_15 = datetime(2027, 1, 15, 10, 0, tzinfo=UTC)
@@ -51,14 +52,11 @@ D1_EVIDENCE = ["https://wiki.example.com/capacity-review-2027-02"]
 HAND_SLIP_WHY = "QA found a data-loss bug in the sync engine"
 
 
-class Calendar:
+@dataclass
+class Calendar(SimulatedClock):
     """Simulated time: events are stamped with ``now``, and as_of is judged against it."""
 
-    def __init__(self) -> None:
-        self.now = JAN_4
-
-    def __call__(self) -> datetime:
-        return self.now
+    now: datetime = JAN_4
 
 
 def decision_body(title: str, rationale: str, evidence: list[str] | None = None,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from services.application import DecisionLog
-from services.bootstrap import build_application
 from services.settings import Settings, StoreSettings
+from tests.support.stores import open_log
 
 
 @pytest.fixture(params=[True, False], ids=["group-commit", "plain-sqlite"])
@@ -21,6 +21,4 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 def log(settings: Settings) -> Iterator[DecisionLog]:
-    app = build_application(settings)
-    yield app
-    app.close()
+    yield from open_log(settings)

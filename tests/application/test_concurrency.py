@@ -8,18 +8,16 @@ import pytest
 from domain.clock import use_clock
 from domain.errors import DomainError
 from services.application import DecisionLog, Outcome, VersionConflict
-from services.bootstrap import build_application
 from services.settings import Settings
 from tests.application.scenario import Rendezvous, a_feature, a_product, a_release, race
 from tests.domain.gwt import because
+from tests.support.stores import open_log
 
 
 @pytest.fixture
 def other_log(settings: Settings) -> Iterator[DecisionLog]:
     """A second application on the same SQLite file, as a second server process would be."""
-    app = build_application(settings)
-    yield app
-    app.close()
+    yield from open_log(settings)
 
 
 def test_the_expected_version_lets_a_command_through(log: DecisionLog) -> None:

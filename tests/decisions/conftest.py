@@ -6,12 +6,10 @@ from pathlib import Path
 import pytest
 
 from services.application import DecisionLog
-from services.bootstrap import build_application
 from services.settings import Settings
+from tests.support.stores import open_log
 
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[DecisionLog]:
-    app = build_application(Settings(data_dir=tmp_path))
-    yield app
-    app.close()
+    yield from open_log(Settings(data_dir=tmp_path))

@@ -2,34 +2,33 @@
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from domain.clock import use_clock
 from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
 from domain.errors import RuleViolation
 from projections import through_time
 from projections.catchup import StoreCatchUp
 from projections.views import Views, connect
 from services.application import DecisionLog
-from services.decisions import ChangeTargetDate, MoveFeature
+from services.change_requests import ChangeTargetDate, MoveFeature
 from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap, by, feature
+from tests.support.clock import SimulatedClock, stamping_with
+from tests.support.stores import open_views
 
 RICE_JANUARY = {"reach": 1000, "impact": 1, "confidence": 0.5, "effort": 2}
 RICE_FEBRUARY = {"reach": 4000, "impact": 2, "confidence": 0.8, "effort": 2}
 
 
-class Calendar:
+@dataclass
+class Calendar(SimulatedClock):
     """Simulated time: each reading is a second later; ``on`` jumps to a day."""
 
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 9, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
+    now: datetime = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    step: timedelta = timedelta(seconds=1)
 
     def on(self, month: int, day: int) -> datetime:
         self.now = datetime(2026, month, day, 9, tzinfo=UTC)
@@ -38,16 +37,12 @@ class Calendar:
 
 @pytest.fixture
 def calendar() -> Iterator[Calendar]:
-    calendar = Calendar()
-    with use_clock(calendar):
-        yield calendar
+    yield from stamping_with(Calendar())
 
 
 @pytest.fixture
 def views(tmp_path: Path) -> Iterator[Views]:
-    views = Views(tmp_path / "quarter-views.db")
-    yield views
-    views.close()
+    yield from open_views(tmp_path / "quarter-views.db")
 
 
 def release_of(views: Views, road: Roadmap, title: str, at: datetime) -> str | None:

@@ -8,7 +8,7 @@ from domain.clock import use_clock
 from domain.decision import ACCEPTED, PROPOSED, SUPERSEDED, Decision
 from domain.errors import InvalidCommand, RuleViolation
 from services.application import DecisionLog, NotFound
-from services.decisions import ChangePriority, ChangeStatus, ChangeTargetDate, MoveFeature
+from services.change_requests import ChangePriority, ChangeStatus, ChangeTargetDate, MoveFeature
 from tests.decisions.scenario import KIM, MARCH_1, PAT, a_roadmap, by, events_after
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
 from services.application import DecisionLog, NotFound
-from services.decisions import ChangePriority, ChangeTargetDate, MoveFeature
+from services.change_requests import ChangePriority, ChangeTargetDate, MoveFeature
 from tests.decisions.scenario import KIM, MARCH_1, PAT, a_roadmap, by
 
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.clock import use_clock
 from domain.errors import InvalidCommand
 from services.application import DecisionLog
 from tests.decisions.scenario import KIM, PAT, a_roadmap, by, feature
+from tests.support.clock import SimulatedClock, stamping_with
 
 JAN_5 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 JAN_20 = datetime(2026, 1, 20, 9, tzinfo=UTC)
@@ -16,25 +16,14 @@ FEB_2 = datetime(2026, 2, 2, 9, tzinfo=UTC)
 FEB_10 = datetime(2026, 2, 10, 9, tzinfo=UTC)
 
 
-class SimulatedTime:
-    """A clock the test moves forward by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def time() -> Iterator[SimulatedTime]:
-    clock = SimulatedTime(JAN_5)
-    with use_clock(clock):
-        yield clock
+def time() -> Iterator[SimulatedClock]:
+    """A clock the test moves forward by hand."""
+    yield from stamping_with(SimulatedClock(JAN_5))
 
 
 def test_a_rice_ranking_is_reproduced_at_an_old_date_after_the_inputs_changed(
-        log: DecisionLog, time: SimulatedTime) -> None:
+        log: DecisionLog, time: SimulatedClock) -> None:
     road = a_roadmap(log)
     search = feature(log, road.product, "Search")
     log.score_priority(road.csv, "rice", {"reach": 1000, "impact": 1, "confidence": 0.5,
@@ -63,7 +52,7 @@ def test_a_rice_ranking_is_reproduced_at_an_old_date_after_the_inputs_changed(
 
 
 def test_a_hand_set_priority_is_explained_as_such(log: DecisionLog,
-                                                   time: SimulatedTime) -> None:
+                                                   time: SimulatedClock) -> None:
     road = a_roadmap(log)
     time.now = JAN_20
     log.change_priority(road.pdf, 9, by(KIM, "Customer escalation."))
@@ -76,7 +65,7 @@ def test_a_hand_set_priority_is_explained_as_such(log: DecisionLog,
 
 
 def test_a_ranking_before_a_feature_existed_leaves_it_out(log: DecisionLog,
-                                                          time: SimulatedTime) -> None:
+                                                          time: SimulatedClock) -> None:
     road = a_roadmap(log)
     time.now = FEB_2
     feature(log, road.product, "Search")
@@ -86,7 +75,7 @@ def test_a_ranking_before_a_feature_existed_leaves_it_out(log: DecisionLog,
 
 
 def test_rejected_and_shipped_features_are_not_ranked(log: DecisionLog,
-                                                      time: SimulatedTime) -> None:
+                                                      time: SimulatedClock) -> None:
     road = a_roadmap(log)
     log.change_feature_status(road.pdf, "rejected", by(PAT))
 
@@ -97,7 +86,7 @@ def test_rejected_and_shipped_features_are_not_ranked(log: DecisionLog,
     (FEB_10 + timedelta(days=1), "as_of is in the future"),
     (datetime(2026, 1, 20), "as_of needs a timezone"),
 ])
-def test_a_ranking_as_of_a_bad_instant_is_refused(log: DecisionLog, time: SimulatedTime,
+def test_a_ranking_as_of_a_bad_instant_is_refused(log: DecisionLog, time: SimulatedClock,
                                                   as_of: datetime, message: str) -> None:
     road = a_roadmap(log)
     time.now = FEB_10

@@ -11,17 +11,16 @@ from projections import through_time
 from projections.catchup import StoreCatchUp
 from projections.views import Views, connect
 from services.application import DecisionLog
-from services.decisions import ChangeTargetDate, MoveFeature
+from services.change_requests import ChangeTargetDate, MoveFeature
 from tests.decisions.scenario import KIM, MARCH_1, PAT, Roadmap, a_roadmap, by, feature
+from tests.support.stores import open_views
 
 Reader = Callable[[DecisionLog, Views], sqlite3.Connection]
 
 
 @pytest.fixture
 def views(tmp_path: Path) -> Iterator[Views]:
-    views = Views(tmp_path / "through-time-views.db")
-    yield views
-    views.close()
+    yield from open_views(tmp_path / "through-time-views.db")
 
 
 @pytest.fixture

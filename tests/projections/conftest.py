@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from domain.clock import use_clock
 from projections.catchup import StoreCatchUp
 from projections.views import Views
 from services.application import DecisionLog
-from services.bootstrap import build_application
 from services.settings import Settings
 from tests.projections.scenario import Clock
+from tests.support.clock import stamping_with
+from tests.support.stores import open_log, open_views
 
 
 @pytest.fixture
@@ -22,23 +22,17 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def clock() -> Iterator[Clock]:
     """Events are stamped by a clock the test controls."""
-    clock = Clock()
-    with use_clock(clock):
-        yield clock
+    yield from stamping_with(Clock())
 
 
 @pytest.fixture
 def log(settings: Settings, clock: Clock) -> Iterator[DecisionLog]:
-    app = build_application(settings)
-    yield app
-    app.close()
+    yield from open_log(settings)
 
 
 @pytest.fixture
 def views(settings: Settings) -> Iterator[Views]:
-    views = Views(settings.views_path)
-    yield views
-    views.close()
+    yield from open_views(settings.views_path)
 
 
 @pytest.fixture

@@ -12,19 +12,17 @@ from uuid import UUID
 from contract.changes import Change, change_from_event
 from domain.reasons import Reason
 from services.application import DecisionLog
+from tests.support.clock import SimulatedClock
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @dataclass
-class Clock:
+class Clock(SimulatedClock):
     """A clock for :func:`domain.clock.use_clock`: each reading is one second later."""
 
     now: datetime = START
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
+    step: timedelta = timedelta(seconds=1)
 
     def jump(self, **delta: float) -> datetime:
         """Move time forward and return the instant just before anything new happens."""

@@ -7,7 +7,7 @@ from uuid import UUID
 from projections.catchup import StoreCatchUp
 from projections.views import Views, apply_changes
 from services.application import DecisionLog
-from services.decisions import MoveFeature
+from services.change_requests import MoveFeature
 from tests.projections.scenario import (
     a_feature,
     a_product,

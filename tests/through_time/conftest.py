@@ -5,35 +5,29 @@ from pathlib import Path
 
 import pytest
 
-from domain.clock import use_clock
 from projections.catchup import StoreCatchUp
 from projections.views import Views
 from services.application import DecisionLog
-from services.bootstrap import build_application
 from services.settings import Settings
+from tests.support.clock import stamping_with
+from tests.support.stores import open_log, open_views
 from tests.through_time.scenario import Calendar, History, six_months
 
 
 @pytest.fixture
 def calendar() -> Iterator[Calendar]:
     """Events are stamped by a calendar the test turns, month by month."""
-    calendar = Calendar()
-    with use_clock(calendar):
-        yield calendar
+    yield from stamping_with(Calendar())
 
 
 @pytest.fixture
 def log(tmp_path: Path, calendar: Calendar) -> Iterator[DecisionLog]:
-    app = build_application(Settings(data_dir=tmp_path))
-    yield app
-    app.close()
+    yield from open_log(Settings(data_dir=tmp_path))
 
 
 @pytest.fixture
 def views(tmp_path: Path) -> Iterator[Views]:
-    views = Views(tmp_path / "views.db")
-    yield views
-    views.close()
+    yield from open_views(tmp_path / "views.db")
 
 
 @pytest.fixture

@@ -14,21 +14,19 @@ from domain.reasons import Reason
 from projections.catchup import StoreCatchUp
 from projections.views import Views
 from services.application import DecisionLog
-from services.decisions import ChangeTargetDate, MoveFeature
+from services.change_requests import ChangeTargetDate, MoveFeature
+from tests.support.clock import SimulatedClock
 
 MONTHS = ("January", "February", "March", "April", "May", "June")
 YEAR = 2026
 
 
 @dataclass
-class Calendar:
+class Calendar(SimulatedClock):
     """A clock for :func:`domain.clock.use_clock`: each reading is one minute later."""
 
     now: datetime = datetime(YEAR, 1, 5, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
+    step: timedelta = timedelta(minutes=1)
 
     def start(self, month: str) -> None:
         """Turn the calendar to the first working morning of ``month``."""

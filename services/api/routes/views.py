@@ -1,21 +1,23 @@
 """Reads served from the views: product list, roadmap, histories, audit.
 
 Each accepts ``?after=POSITION`` (a position returned by a write) to read your own
-writes, and ``?as_of=`` (an ISO instant with a timezone) to read the past.
+writes, and ``?as_of=`` (an ISO instant with a timezone) to read the past. The hot reads
+answer with JSON serialized once per views position (:mod:`services.api.read_cache`);
+``response_model`` only documents their shape.
 """
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import AfterValidator, AwareDatetime
 
 from domain import clock
-from services.api.deps import MAX_POSITION, CaughtUp, RuntimeDep, Viewer
+from services.api.deps import MAX_POSITION, CaughtUp, Reads, RuntimeDep, Viewer, ViewReads
 from services.api.problems import Problem
 
-router = APIRouter(tags=["views"], dependencies=[CaughtUp])
+router = APIRouter(tags=["views"])
 
 
 def in_utc_range(value: datetime) -> datetime:
@@ -49,54 +51,67 @@ def not_found(kind: str, entity_id: UUID) -> Problem:
                    "pass ?after=POSITION with the position the write returned.")
 
 
-@router.get("/products")
-def list_products(who: Viewer, runtime: RuntimeDep, as_of: AsOf = None) -> dict[str, Any]:
-    return {"items": runtime.views.list_products(as_of=as_of)}
+@router.get("/products", response_model=dict[str, Any])
+async def list_products(reads: Reads, as_of: AsOf = None) -> Response:
+    views = reads.runtime.views
+    return await reads.answer(("products", as_of),
+                              lambda: {"items": views.list_products(as_of=as_of)})
 
 
-@router.get("/products/{product_id}/roadmap")
-def roadmap(product_id: UUID, who: Viewer, runtime: RuntimeDep,
-            as_of: AsOf = None) -> dict[str, Any]:
+@router.get("/products/{product_id}/roadmap", response_model=dict[str, Any])
+async def roadmap(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
     """Releases in target-date order with their features, the backlog, now / next / later."""
-    found = runtime.views.roadmap(product_id, as_of=as_of)
-    if found is None:
-        raise not_found("product", product_id)
-    return found
+    views = reads.runtime.views
+
+    def read() -> dict[str, Any]:
+        found = views.roadmap(product_id, as_of=as_of)
+        if found is None:
+            raise not_found("product", product_id)
+        return found
+
+    return await reads.answer(("roadmap", product_id, as_of), read)
 
 
-@router.get("/products/{product_id}/history")
-def product_history(product_id: UUID, who: Viewer, runtime: RuntimeDep,
-                    as_of: AsOf = None) -> dict[str, Any]:
+@router.get("/products/{product_id}/history", response_model=dict[str, Any])
+async def product_history(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
     """Every change to the product and to its features and releases."""
-    items = runtime.views.product_history(product_id, as_of=as_of)
-    if not items:
-        raise not_found("product", product_id)
-    return {"product_id": str(product_id), "items": items}
+    views = reads.runtime.views
+
+    def read() -> dict[str, Any]:
+        items = views.product_history(product_id, as_of=as_of)
+        if not items:
+            raise not_found("product", product_id)
+        return {"product_id": str(product_id), "items": items}
+
+    return await reads.answer(("product history", product_id, as_of), read)
 
 
-def entity_history(kind: str, entity_id: UUID, runtime: RuntimeDep,
-                   as_of: AsOf) -> dict[str, Any]:
-    items = runtime.views.history(entity_id, as_of=as_of)
-    if not items or items[0]["entity_type"] != kind:
-        raise not_found(kind, entity_id)
-    return {"entity_id": str(entity_id), "items": items}
+async def entity_history(kind: str, entity_id: UUID, reads: ViewReads,
+                         as_of: datetime | None) -> Response:
+    views = reads.runtime.views
+
+    def read() -> dict[str, Any]:
+        items = views.history(entity_id, as_of=as_of)
+        if not items or items[0]["entity_type"] != kind:
+            raise not_found(kind, entity_id)
+        return {"entity_id": str(entity_id), "items": items}
+
+    return await reads.answer(("history", kind, entity_id, as_of), read)
 
 
-@router.get("/features/{feature_id}/history")
-def feature_history(feature_id: UUID, who: Viewer, runtime: RuntimeDep,
-                    as_of: AsOf = None) -> dict[str, Any]:
+@router.get("/features/{feature_id}/history", response_model=dict[str, Any])
+async def feature_history(feature_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
     """Every change to the feature: who, when, what changed, why."""
-    return entity_history("feature", feature_id, runtime, as_of)
+    return await entity_history("feature", feature_id, reads, as_of)
 
 
-@router.get("/releases/{release_id}/history")
-def release_history(release_id: UUID, who: Viewer, runtime: RuntimeDep,
-                    as_of: AsOf = None) -> dict[str, Any]:
+@router.get("/releases/{release_id}/history", response_model=dict[str, Any])
+async def release_history(release_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
     """Every change to the release: dates slipped or pulled in, scope, shipping."""
-    return entity_history("release", release_id, runtime, as_of)
+    return await entity_history("release", release_id, reads, as_of)
 
 
-@router.get("/audit")
+@router.get("/audit", dependencies=[CaughtUp])
 def audit(
     who: Viewer,
     runtime: RuntimeDep,

@@ -1,0 +1,1 @@
+"""Test support shared by every tier: simulated time, and stores opened for one test."""
