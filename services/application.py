@@ -283,25 +283,39 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
         from services import command_cache  # local: this module's imports are shared
 
         # With the aggregate cache on, the aggregate is checked out of the command cache: this
-        # command owns it (no copy), and only a committed command gives it back.
+        # command owns it (no copy). It may be behind the store (nothing is read): then the
+        # save fails the store's version check and the command runs again on fresh state; and
+        # any refusal on it is re-checked on fresh state (see services/command_cache.py).
         cache = command_cache.of(self)
+        catch_up = False
         for _ in range(RACE_RETRIES):
             if cache is None:
-                aggregate = self._get(cls, aggregate_id)
+                aggregate, current = self._get(cls, aggregate_id), True
             else:
-                aggregate = cache.checkout(self, cls, aggregate_id)
+                aggregate, current = cache.checkout(self, cls, aggregate_id, catch_up=catch_up)
             try:
                 self._check_version(aggregate, expected_version)
+                others = decide(aggregate) or []
+                if not current and not aggregate.pending_events:
+                    raise command_cache.Unverified  # nothing would check its version
             except VersionConflict:
                 if cache is not None:
                     cache.give_back(aggregate)  # untouched
-                raise
-            others = decide(aggregate) or []
+                if current:
+                    raise
+                catch_up = True  # refused on cached state: ask the store
+                continue
+            except Exception:
+                if current:
+                    raise
+                catch_up = True  # dropped (decide may have changed it): ask the store
+                continue
             try:
                 outcome = self._saved(aggregate, aggregate, *others)
             except IntegrityError:
-                # The race may have been lost on another aggregate the command touches
-                # (e.g. the release), with this one still at the expected version.
+                # Lost a race, or the cached aggregate was behind; or the race was lost on
+                # another aggregate the command touches (e.g. the release).
+                catch_up = True
                 continue
             if cache is not None:
                 cache.give_back(aggregate)

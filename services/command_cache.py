@@ -1,23 +1,29 @@
-"""Aggregates kept between commands, handed to one command at a time (no copying).
+"""Aggregates kept between commands, handed to one command at a time (no copy, no read).
 
-eventsourcing's aggregate cache hands every load a deep copy of the cached aggregate (so that a
-command that fails half way cannot corrupt it), after bringing the cached one up to date from
-the store in place. For a command that copy costs more than the rest of the command's Python.
+eventsourcing's aggregate cache gives every load a deep copy of the cached aggregate (so that a
+command that fails half way cannot corrupt it), after a query for events stored since, applied
+to the cached one in place. For a one-event command those two cost more than the rest of the
+command's Python. :class:`CommandCache` replaces them with ownership and the store's own
+concurrency check:
 
-:class:`CommandCache` avoids the copy by ownership instead:
-
-- **Checkout takes the aggregate out of the cache.** While a command holds it, no other thread
-  can get it: a concurrent command on the same aggregate misses and loads its own (a fresh copy
-  from the store), so two threads never mutate the same object.
-- **It is brought up to date from the store on every checkout** (events after its version, one
-  indexed query that normally finds none), so writes by other processes, or by commands that
-  missed the cache, are never missed. A command's concurrency check still happens where it
-  always did: the store refuses a second event at the same version.
-- **Only a command that committed gives it back**, at the version it saved (the aggregate then
-  holds exactly what the store holds). A command that fails for any reason (invalid, a rule,
-  a lost race, a database error) drops it; the next command loads it afresh. A stale expected
-  version fails before anything changes, so that aggregate is given back.
-- Giving back never replaces a newer version of the same aggregate.
+- **Checkout takes the aggregate out of the cache.** While a command holds it no other thread
+  can get it: a concurrent command on the same aggregate misses and loads its own (a fresh
+  copy), so two threads never mutate the same object, and nothing needs copying.
+- **Only a command that committed gives it back**, at the version it saved (it then holds
+  exactly what the store holds up to that version). A command that fails for any reason (a
+  rule, a lost race, a database error) drops it; the next command loads it afresh. Giving
+  back never replaces a newer version of the same aggregate.
+- **A command may decide on a cached aggregate without reading the store first.** The
+  cached aggregate at version ``v`` is behind the store exactly when an event ``v + 1`` of it
+  is stored (by another process, or by a command of this one that missed the cache). A
+  command's first new event is ``v + 1``, so saving it then fails the store's uniqueness
+  check (``IntegrityError``, nothing written) and the command runs again on state read from
+  the store: a decision is never committed on state that was behind. What remains is a
+  command *refused* on state that was behind (its expected version, or a rule, failing
+  against the cached state): so any failure on an aggregate that was not read from the store
+  just now is retried once on state that was, and only that answer counts; and a command
+  that recorded no event on the aggregate (nothing would check its version) is also re-run
+  on fresh state. See ``DecisionLog._change``.
 
 The cache is per application (created on first use, sized like eventsourcing's cache by
 ``AGGREGATE_CACHE_MAXSIZE``; without that setting there is none) and least recently used
@@ -37,6 +43,10 @@ _ATTRIBUTE = "_command_cache"
 _creating = threading.Lock()
 
 
+class Unverified(Exception):
+    """A command on a cached aggregate must be re-run on state read from the store."""
+
+
 class _Host(Protocol):
     """What the cache needs from the application (see :class:`services.application.DecisionLog`)."""
 
@@ -45,6 +55,9 @@ class _Host(Protocol):
 
     @property
     def events(self) -> Any: ...
+
+    @property
+    def snapshots(self) -> Any: ...
 
     def _get(self, cls: type[A], aggregate_id: UUID, *, referenced: bool = False,
              version: int | None = None) -> A: ...
@@ -55,7 +68,7 @@ class CommandCache:
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[UUID, DecisionLogAggregate] = OrderedDict()
+        self._items: OrderedDict[int, DecisionLogAggregate] = OrderedDict()
         self._lock = threading.Lock()
         #: Counters for benchmarks and diagnostics.
         self.hits = 0
@@ -64,25 +77,47 @@ class CommandCache:
     def __len__(self) -> int:
         return len(self._items)
 
-    def checkout(self, app: _Host, cls: type[A], aggregate_id: UUID) -> A:
-        """The aggregate, up to date with the store, owned by the caller until given back.
+    def checkout(self, app: _Host, cls: type[A], aggregate_id: UUID, *,
+                 catch_up: bool) -> tuple[A, bool]:
+        """The aggregate, owned by the caller until given back, and whether it is known to be
+        current (loaded or brought up to date from the store just now).
 
-        Raises what ``app._get`` raises for a missing aggregate or one of another type.
+        With ``catch_up`` false a cached aggregate is returned as cached, without reading the
+        store: see the module notes for why a command may still decide on it. Raises what
+        ``app._get`` raises for a missing aggregate or one of another type.
         """
         with self._lock:
-            aggregate = self._items.pop(aggregate_id, None)
+            aggregate = self._items.pop(aggregate_id.int, None)
         if aggregate is None:
             self.misses += 1
-            return app._get(cls, aggregate_id)  # a fresh object (eventsourcing copies its own)
+            return self._load(app, cls, aggregate_id), True
         if not isinstance(aggregate, cls):
             self.give_back(aggregate)
-            return app._get(cls, aggregate_id)  # raises the right error
+            return app._get(cls, aggregate_id), True  # raises the right error
         self.hits += 1
+        if not catch_up:
+            return aggregate, False
         # Events stored since (by another process, or a command that missed the cache). If
         # anything here raises, the aggregate is simply not given back.
         for event in app.events.get(aggregate_id, gt=aggregate.version):
             aggregate = event.mutate(aggregate)
-        return aggregate
+        return aggregate, True
+
+    @staticmethod
+    def _load(app: _Host, cls: type[A], aggregate_id: UUID) -> A:
+        """A new aggregate object from all its stored events.
+
+        What eventsourcing's repository does without snapshots, minus its deep copy and its
+        runtime protocol check on every event; anything else (snapshots, a missing aggregate,
+        one of another type) goes through ``app._get``, which raises the right error.
+        """
+        if app.snapshots is None:
+            aggregate: Any = None
+            for event in app.events.get(aggregate_id):
+                aggregate = event.mutate(aggregate)
+            if isinstance(aggregate, cls):
+                return aggregate
+        return app._get(cls, aggregate_id)
 
     def give_back(self, aggregate: DecisionLogAggregate) -> None:
         """Return an aggregate that holds exactly what the store holds at its version.
@@ -92,7 +127,7 @@ class CommandCache:
         """
         if aggregate.pending_events:
             return  # not what the store holds
-        key = aggregate.id
+        key = aggregate.id.int  # int keys: UUID hashes and compares in Python
         with self._lock:
             current = self._items.get(key)
             if current is not None and current.version >= aggregate.version:

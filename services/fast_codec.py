@@ -27,7 +27,10 @@ Use it with ``TRANSCODER_TOPIC=services.fast_codec:FastJSONTranscoder`` (see
 :mod:`services.bootstrap`); transcodings are registered exactly as on ``JSONTranscoder``.
 """
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import JSONTranscoder
@@ -38,6 +41,8 @@ TOPIC = "services.fast_codec:FastJSONTranscoder"
 #: Smallest float magnitude (other than zero) that orjson writes as :mod:`json` does.
 _SMALLEST_SAME = 1e-4
 _INF = float("inf")
+#: Types that are known not to be subclasses of JSON types (json would not ask a transcoding).
+_NOT_JSON = frozenset({UUID, datetime, date, Decimal})
 
 
 class _Fallback(Exception):
@@ -65,18 +70,24 @@ class FastJSONTranscoder(JSONTranscoder):
         if t is int:
             return o  # beyond 64 bits orjson raises JSONEncodeError: fallback
         if t is dict:
+            types = self.types
             prepared = {}
             for key, value in o.items():
                 if type(key) is not str:
                     raise _Fallback
-                vt = type(value)  # the common scalars inline: this loop is the hot path
-                if vt is str or value is None or vt is bool or vt is int:
+                vt = type(value)  # the common cases inline: this loop is the hot path
+                if (vt is str or value is None or vt is bool or vt is int
+                        or (vt is float and (value == 0.0 or _SMALLEST_SAME <= abs(value) < _INF))):
                     prepared[key] = value
+                elif (transcoding := types.get(vt)) is not None and vt in _NOT_JSON:
+                    data = transcoding.encode(value)
+                    prepared[key] = {"_type_": transcoding.name,
+                                     "_data_": data if type(data) is str else self._prepare(data)}
                 else:
                     prepared[key] = self._prepare(value)
             return prepared
         if t is list or t is tuple:
-            return [self._prepare(item) for item in o]
+            return [item if type(item) is str else self._prepare(item) for item in o]
         transcoding = self.types.get(t)
         if transcoding is None or isinstance(o, str | int | float | list | tuple | dict):
             # Unregistered (json raises the library's error), or a subclass of a JSON type

@@ -69,6 +69,11 @@ def translate(error: BaseException) -> BaseException:
     return error
 
 
+#: Fewest one-row commands in a batch for which one ``executemany`` (plus a query for the
+#: highest rowid before and the last one after) beats an ``INSERT`` each.
+_MANY = 4
+
+
 class _NotConsecutive(Exception):
     """A multi-row insert did not get consecutive rowids: redo the batch row by row."""
 
@@ -279,7 +284,10 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         self, cursor: sqlite3.Cursor, batch: list[_Pending]
     ) -> dict[int, tuple[Sequence[int], BaseException | None]]:
         """Insert the batch in order: runs of one-row commands with one ``executemany``
-        each, commands of several rows one by one (see :meth:`_insert_rows`)."""
+        each, commands of several rows one by one (see :meth:`_insert_rows`); a small batch
+        one command at a time."""
+        if sum(len(p.rows) == 1 for p in batch) < _MANY:  # not worth the two extra queries
+            return {id(p): self._insert_rows(cursor, p) for p in batch}
         results: dict[int, tuple[Sequence[int], BaseException | None]] = {}
         (last,) = cursor.execute(self._max_rowid_statement).fetchone()
         last = last or 0

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.api import problems
 from services.api.middleware import MAX_BODY_BYTES, BodyLimit, Idempotency
-from services.api.read_cache import ReadCache
+from services.api.read_cache import CachedReads, ReadCache
 from services.api.routes import (
     decisions,
     features,
@@ -53,9 +53,9 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAP
     app = FastAPI(title="Product Decision Log", version="1", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.read_cache = ReadCache()
+    app.state.read_cache = cache = ReadCache()
     problems.install(app)
-    for module in (views, products, features, releases, decisions, through_time, tokens):
+    for module in (products, features, releases, views, decisions, through_time, tokens):
         app.include_router(module.router, responses=PROBLEMS)
 
     @app.get("/health", tags=["health"])
@@ -65,5 +65,6 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAP
                 "views_position": runtime.views.position}
 
     app.add_middleware(Idempotency, runtime=runtime)
+    app.add_middleware(CachedReads, runtime=runtime, cache=cache)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app

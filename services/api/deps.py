@@ -7,7 +7,7 @@ the views (``?after=`` beyond their position) leaves the event loop.
 """
 
 import re
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,8 +15,9 @@ from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from projections.views import Views
 from services.api.problems import Problem
-from services.api.read_cache import ReadCache
+from services.api.read_cache import Key, ReadCache, request_key
 from services.auth import Identity, Role
 from services.runtime import Runtime
 
@@ -118,22 +119,23 @@ CaughtUp = Depends(caught_up)
 
 @dataclass(frozen=True)
 class ViewReads:
-    """The views for one viewer's read, caught up with ``?after=``, answering from the
+    """One viewer's read of the views, caught up with ``?after=``, answered through the
     cache of serialized responses (:mod:`services.api.read_cache`)."""
 
-    runtime: Runtime
+    views: Views
     cache: ReadCache
+    key: Key
 
-    async def answer(self, key: Hashable, read: Callable[[], Any]) -> Response:
-        """The JSON response for ``key``: cached at the views' position, or ``read()``."""
-        return await self.cache.answer(self.runtime.views, key, read)
+    async def answer(self, read: Callable[[], Any]) -> Response:
+        """The JSON response to this request: kept at the views' position, or ``read()``."""
+        return await self.cache.answer(self.views, self.key, read)
 
 
 async def view_reads(request: Request, who: Viewer, after: After = None) -> ViewReads:
     """What :data:`CaughtUp` does, in the same order, handing over the views to read."""
     runtime = runtime_of(request)
     await views_reached(runtime, after)
-    return ViewReads(runtime, request.app.state.read_cache)
+    return ViewReads(runtime.views, request.app.state.read_cache, request_key(request.scope))
 
 
 Reads = Annotated[ViewReads, Depends(view_reads)]

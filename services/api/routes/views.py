@@ -53,50 +53,44 @@ def not_found(kind: str, entity_id: UUID) -> Problem:
 
 @router.get("/products", response_model=dict[str, Any])
 async def list_products(reads: Reads, as_of: AsOf = None) -> Response:
-    views = reads.runtime.views
-    return await reads.answer(("products", as_of),
-                              lambda: {"items": views.list_products(as_of=as_of)})
+    return await reads.answer(lambda: {"items": reads.views.list_products(as_of=as_of)})
 
 
 @router.get("/products/{product_id}/roadmap", response_model=dict[str, Any])
 async def roadmap(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
     """Releases in target-date order with their features, the backlog, now / next / later."""
-    views = reads.runtime.views
 
     def read() -> dict[str, Any]:
-        found = views.roadmap(product_id, as_of=as_of)
+        found = reads.views.roadmap(product_id, as_of=as_of)
         if found is None:
             raise not_found("product", product_id)
         return found
 
-    return await reads.answer(("roadmap", product_id, as_of), read)
+    return await reads.answer(read)
 
 
 @router.get("/products/{product_id}/history", response_model=dict[str, Any])
 async def product_history(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
     """Every change to the product and to its features and releases."""
-    views = reads.runtime.views
 
     def read() -> dict[str, Any]:
-        items = views.product_history(product_id, as_of=as_of)
+        items = reads.views.product_history(product_id, as_of=as_of)
         if not items:
             raise not_found("product", product_id)
         return {"product_id": str(product_id), "items": items}
 
-    return await reads.answer(("product history", product_id, as_of), read)
+    return await reads.answer(read)
 
 
 async def entity_history(kind: str, entity_id: UUID, reads: ViewReads,
                          as_of: datetime | None) -> Response:
-    views = reads.runtime.views
-
     def read() -> dict[str, Any]:
-        items = views.history(entity_id, as_of=as_of)
+        items = reads.views.history(entity_id, as_of=as_of)
         if not items or items[0]["entity_type"] != kind:
             raise not_found(kind, entity_id)
         return {"entity_id": str(entity_id), "items": items}
 
-    return await reads.answer(("history", kind, entity_id, as_of), read)
+    return await reads.answer(read)
 
 
 @router.get("/features/{feature_id}/history", response_model=dict[str, Any])
