@@ -106,16 +106,19 @@ class _Pending:
         return self.ids
 
 
-class _Readers:
-    """Read-only SQLite connections for ``select_events``, reused, one per concurrent reader.
+class _Connections:
+    """The recorder's own SQLite connections to the store's file, reused, one per user.
 
-    Each read is one ``SELECT`` in autocommit mode: its own read transaction, which in WAL
-    mode sees everything committed before it started and never waits for the writer.
+    They cache their prepared statements (eventsourcing's pooled connections keep only one,
+    so alternating statements are compiled again each time). Readers are read-only, each read
+    one ``SELECT`` in autocommit mode: its own read transaction, which in WAL mode sees
+    everything committed before it started and never waits for the writer.
     """
 
-    def __init__(self, db_name: str, timeout: float) -> None:
+    def __init__(self, db_name: str, timeout: float, *, read_only: bool) -> None:
         self.db_name = db_name
         self.timeout = timeout
+        self.read_only = read_only
         self._free: list[sqlite3.Connection] = []
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -129,7 +132,10 @@ class _Readers:
         connection = sqlite3.connect(self.db_name, uri=True, check_same_thread=False,
                                      isolation_level=None, timeout=self.timeout,
                                      cached_statements=32)
-        connection.execute("PRAGMA query_only=ON")
+        if self.read_only:
+            connection.execute("PRAGMA query_only=ON")
+            # Small page caches: another connection's commit empties a reader's cache anyway.
+            connection.execute("PRAGMA cache_size=-256")
         with self._lock:
             if self.closed:
                 connection.close()
@@ -173,10 +179,23 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         self.batches = 0
         self.commands = 0
         pool = datastore.pool
-        self._readers: _Readers | None = None
-        if not pool.is_sqlite_memory_mode:
-            self._readers = _Readers(pool.db_name, pool.lock_timeout or 5.0)
-            weakref.finalize(self, self._readers.close)
+        self._readers: _Connections | None = None
+        self._writers: _Connections | None = None
+        if not pool.is_sqlite_memory_mode:  # (in memory, only the pool's connections share it)
+            timeout = pool.lock_timeout or 5.0
+            self._readers = _Connections(pool.db_name, timeout, read_only=True)
+            self._writers = _Connections(pool.db_name, timeout, read_only=False)
+            readers, writers = self._readers, self._writers
+            weakref.finalize(self, readers.close)
+            weakref.finalize(self, writers.close)
+            close_datastore = datastore.close
+
+            def close() -> None:  # the application closes its datastore: ours go with it
+                readers.close()
+                writers.close()
+                close_datastore()
+
+            datastore.close = close  # type: ignore[method-assign]
         self._select_statements: dict[tuple[bool, bool, bool, bool], str] = {}
         self._max_rowid_statement = f"SELECT MAX(rowid) FROM {self.events_table_name}"
 
@@ -204,7 +223,8 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         ])
         with self._lock:
             self._queue.append(pending)
-            self._arrived.notify()
+            if self.max_wait > 0:
+                self._arrived.notify()  # a leader may be waiting for the batch to fill
             lead = not self._leading
             self._leading = True
         if not lead:
@@ -242,22 +262,21 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
     def _commit(self, batch: list[_Pending]) -> None:
         """Commit ``batch`` in one transaction and give each command its outcome; never raises."""
         try:
-            with self.datastore.get_connection(commit=True) as connection:
-                cursor = connection.cursor().sqlite_cursor
-                try:
-                    cursor.execute("BEGIN IMMEDIATE")
-                    try:
-                        inserted = self._insert_batch(cursor, batch)
-                    except _NotConsecutive:
-                        connection.rollback()
-                        cursor.execute("BEGIN IMMEDIATE")
-                        inserted = {id(p): self._insert_rows(cursor, p) for p in batch}
-                    connection.commit()
-                except BaseException:
-                    connection.rollback()
-                    raise
-                finally:
-                    cursor.close()
+            # The pool's writer connection is this process's turn to write (eventsourcing's
+            # writer lock); the transaction runs on the recorder's own writer connection
+            # (statements stay compiled), or on the pool's for an in-memory database.
+            pool = self.datastore.pool
+            pooled = pool.get_connection(is_writer=True)
+            writers = self._writers
+            own = None
+            try:
+                own = writers.get() if writers is not None else None
+                connection = own or pooled.cursor().sqlite_cursor.connection
+                inserted = self._transaction(connection, batch)
+            finally:
+                if own is not None and writers is not None:
+                    writers.put(own)
+                pool.put_connection(pooled)
         except BaseException as error:
             failure = translate(error)
             for pending in batch:
@@ -280,13 +299,35 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
             for pending in batch:
                 pending.wake.release()
 
+    def _transaction(
+        self, connection: sqlite3.Connection, batch: list[_Pending]
+    ) -> dict[int, tuple[Sequence[int], BaseException | None]]:
+        """Insert ``batch`` in one transaction on ``connection`` and commit it."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                inserted = self._insert_batch(cursor, batch)
+            except _NotConsecutive:
+                connection.rollback()
+                cursor.execute("BEGIN IMMEDIATE")
+                inserted = {id(p): self._insert_rows(cursor, p) for p in batch}
+            connection.commit()
+            return inserted
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            cursor.close()
+
     def _insert_batch(
         self, cursor: sqlite3.Cursor, batch: list[_Pending]
     ) -> dict[int, tuple[Sequence[int], BaseException | None]]:
         """Insert the batch in order: runs of one-row commands with one ``executemany``
         each, commands of several rows one by one (see :meth:`_insert_rows`); a small batch
         one command at a time."""
-        if sum(len(p.rows) == 1 for p in batch) < _MANY:  # not worth the two extra queries
+        if len(batch) < _MANY or sum(len(p.rows) == 1 for p in batch) < _MANY:
+            # not worth the two extra queries
             return {id(p): self._insert_rows(cursor, p) for p in batch}
         results: dict[int, tuple[Sequence[int], BaseException | None]] = {}
         (last,) = cursor.execute(self._max_rowid_statement).fetchone()

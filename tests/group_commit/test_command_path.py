@@ -129,7 +129,7 @@ class _IntEnum(enum.IntEnum):
     A = 1
 
 
-class _StrEnum(str, enum.Enum):
+class _StrEnum(enum.StrEnum):
     A = "a"
 
 
