@@ -11,6 +11,7 @@ is the ``seq`` of the last item returned, to pass back as ``cursor``.
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,19 +49,28 @@ COLUMNS = ("seq", "event_id", "position", "occurred_at", "actor", "entity_type",
            "entity_version", "product_id", "type", "rationale", "evidence", "decision_id", "data")
 
 
+# Only a repeated event_id is a duplicate: any other conflict (e.g. on seq) must fail loudly.
+INSERT = (f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+          "ON CONFLICT (event_id) DO NOTHING")
+
+
 def record(conn: sqlite3.Connection, change: Change) -> bool:
     """Store ``change`` once; False when its ``event_id`` is already recorded."""
-    # Only a repeated event_id is a duplicate: any other conflict (e.g. on seq) must fail loudly.
-    cursor = conn.execute(
-        f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-        "ON CONFLICT (event_id) DO NOTHING",
-        (change.log_position, change.event_id, change.log_position,
-         instant(change.occurred_at), change.actor, change.entity_type, change.entity_id,
-         change.entity_version, change.product_id, change.type, change.rationale,
-         json.dumps(change.evidence), change.decision_id,
-         json.dumps(change.data)),
-    )
-    return cursor.rowcount > 0
+    return conn.execute(INSERT, row(change)).rowcount > 0
+
+
+def record_all(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Store the :func:`row` of each change once, in order, in one statement."""
+    conn.executemany(INSERT, rows)
+
+
+def row(change: Change, at: str | None = None) -> tuple[Any, ...]:
+    """The audit row of ``change`` (``at``: ``instant(change.occurred_at)``, if known)."""
+    return (change.log_position, change.event_id, change.log_position,
+            instant(change.occurred_at) if at is None else at, change.actor,
+            change.entity_type, change.entity_id, change.entity_version, change.product_id,
+            change.type, change.rationale, json.dumps(change.evidence), change.decision_id,
+            json.dumps(change.data))
 
 
 def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,

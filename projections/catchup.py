@@ -9,7 +9,7 @@ this process, and otherwise polls, because other processes may write to the same
 import logging
 import threading
 
-from contract.changes import Change, change_from_event, is_published
+from projections.decode import ChangeDecoder
 from projections.views import Views
 from services.application import DecisionLog
 
@@ -34,6 +34,7 @@ class StoreCatchUp:
         self._stopping = threading.Event()
         self._batch_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._decode = ChangeDecoder(app.mapper)
 
     def start(self) -> None:
         """Start following the store in a daemon thread."""
@@ -69,18 +70,10 @@ class StoreCatchUp:
             )
             if not notifications:
                 return 0
-            changes = [self._change(n.id, self.app.mapper.to_domain_event(n))
-                       for n in notifications]
+            decode = self._decode
+            changes = [decode(n, n.id) for n in notifications]
             self.views.apply([c for c in changes if c is not None], notifications[-1].id)
             return len(notifications)
-
-    @staticmethod
-    def _change(position: int, event: object) -> Change | None:
-        if not is_published(event):
-            # Not part of the public contract (no change type): nothing to project.
-            log.debug("Not projecting unpublished event %r at %d", type(event), position)
-            return None
-        return change_from_event(event, position)  # type: ignore[arg-type]
 
     def _run(self) -> None:
         backoff = FIRST_BACKOFF_S

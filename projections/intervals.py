@@ -15,7 +15,7 @@ read, not on the length of their history.
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -92,6 +92,116 @@ def advance(conn: sqlite3.Connection, table: EntityTable, change: Change,
         )
     _insert(conn, table, change, at, state)
     return True
+
+
+class Batch:
+    """The interval writes of one batch of changes, made together by :meth:`flush`.
+
+    Equivalent to calling :func:`advance` for each change in turn: the current row of every
+    entity the batch touches is read once (:meth:`load`, or on first use) and then kept in
+    memory, so a later change of the same entity sees the state an earlier one left. A row
+    both inserted and superseded within the batch is inserted already closed; rows current
+    in the database before the batch are closed with one ``UPDATE`` each, before the
+    inserts (the ``_current`` index allows one open row per entity).
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        #: table name -> entity id -> [version, valid_from, state, pending row or None];
+        #: None when the entity has no row.
+        self._current: dict[str, dict[str, list[Any] | None]] = {}
+        self._closes: dict[str, list[tuple[str, str]]] = {}
+        self._rows: dict[str, list[list[Any]]] = {}
+        self._tables: dict[str, EntityTable] = {}
+
+    def load(self, table: EntityTable, entity_ids: Iterable[str]) -> None:
+        """Read the current rows of ``entity_ids`` not read yet, a few hundred per query."""
+        known = self._known(table)
+        wanted = [e for e in dict.fromkeys(entity_ids) if e not in known]
+        for start in range(0, len(wanted), _LOAD_CHUNK):
+            chunk = wanted[start:start + _LOAD_CHUNK]
+            for e in chunk:
+                known[e] = None
+            rows = self.conn.execute(
+                f"SELECT * FROM {table.name} WHERE valid_to IS NULL AND entity_id IN "
+                f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+            for row in rows:
+                current = dict(row)
+                known[current["entity_id"]] = [current["entity_version"], current["valid_from"],
+                                               _state(table, current), None]
+
+    def _known(self, table: EntityTable) -> dict[str, list[Any] | None]:
+        known = self._current.get(table.name)
+        if known is None:
+            known = self._current[table.name] = {}
+            self._closes[table.name] = []
+            self._rows[table.name] = []
+            self._tables[table.name] = table
+        return known
+
+    def advance(self, table: EntityTable, change: Change, transition: Transition, *,
+                creates: bool, at: str | None = None) -> bool:
+        """:func:`advance`, deferred to :meth:`flush`; ``at`` is ``instant(occurred_at)``."""
+        known = self._known(table)
+        entity_id = change.entity_id
+        if entity_id not in known:
+            self.load(table, (entity_id,))
+        current = known[entity_id]
+        if current is not None and change.entity_version <= current[0]:
+            return False
+        if current is None and not creates:
+            log.warning("Ignoring %s for unknown %s %s", change.type, table.name, entity_id)
+            return False
+        state = transition(current[2] if current is not None else {}, change)
+        if at is None:
+            at = instant(change.occurred_at)
+        if current is not None:
+            if current[1] > at:
+                at = current[1]
+            pending = current[3]
+            if pending is None:
+                self._closes[table.name].append((at, entity_id))
+            else:
+                pending[4] = at
+        json_columns = table.json_columns
+        row = [entity_id, change.entity_version, change.product_id, at, None]
+        if json_columns:
+            row += [json.dumps(state.get(c), sort_keys=True) if c in json_columns
+                    else state.get(c) for c in table.columns]
+        else:
+            row += [state.get(c) for c in table.columns]
+        self._rows[table.name].append(row)
+        known[entity_id] = [change.entity_version, at, state, row]
+        return True
+
+    def flush(self) -> None:
+        """Write what the batch changed: close superseded rows, insert the new ones."""
+        conn = self.conn
+        for name, closes in self._closes.items():
+            if closes:
+                conn.executemany(f"UPDATE {name} SET valid_to = ? "
+                                 "WHERE entity_id = ? AND valid_to IS NULL", closes)
+        for name, rows in self._rows.items():
+            if rows:
+                conn.executemany(_insert_sql(self._tables[name]), rows)
+        # Rows written are now the database's; further changes close them by UPDATE.
+        for known in self._current.values():
+            for current in known.values():
+                if current is not None:
+                    current[3] = None
+        for closes in self._closes.values():
+            closes.clear()
+        for rows in self._rows.values():
+            rows.clear()
+
+
+_LOAD_CHUNK = 500
+
+
+def _insert_sql(table: EntityTable) -> str:
+    names = (*BOOKKEEPING, *table.columns)
+    return (f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))})")
 
 
 def states(conn: sqlite3.Connection, table: EntityTable, where: str, params: tuple[Any, ...],

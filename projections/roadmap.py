@@ -18,11 +18,20 @@ Reading rules:
 """
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from contract.changes import Change
-from projections.intervals import EntityTable, State, Transition, advance, instant, states
+from projections.intervals import (
+    Batch,
+    EntityTable,
+    State,
+    Transition,
+    advance,
+    instant,
+    states,
+)
 
 PRODUCTS = EntityTable(
     "products",
@@ -152,6 +161,28 @@ def apply(conn: sqlite3.Connection, change: Change) -> bool:
         return False
     table, transition = handler
     return advance(conn, table, change, transition, creates=change.type in CREATIONS)
+
+
+def load(batch: Batch, changes: Sequence[Change]) -> None:
+    """Read, in a few queries, the current rows of every entity ``changes`` touch."""
+    wanted: dict[str, tuple[EntityTable, list[str]]] = {}
+    for change in changes:
+        handler = TRANSITIONS.get(change.type)
+        if handler is not None:
+            table = handler[0]
+            wanted.setdefault(table.name, (table, []))[1].append(change.entity_id)
+    for table, entity_ids in wanted.values():
+        batch.load(table, entity_ids)
+
+
+def apply_in(batch: Batch, change: Change, at: str | None = None) -> bool:
+    """:func:`apply` as part of ``batch`` (written when it is flushed); ``at`` is
+    ``instant(change.occurred_at)`` when already known."""
+    handler = TRANSITIONS.get(change.type)
+    if handler is None:
+        return False
+    table, transition = handler
+    return batch.advance(table, change, transition, creates=change.type in CREATIONS, at=at)
 
 
 # Reading: join the per-entity rows valid at the instant asked about.

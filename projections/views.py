@@ -10,7 +10,7 @@ with its own positions (:mod:`projections.tracking`).
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from uuid import UUID
 
 from contract.changes import Change
 from projections import audit, roadmap, through_time, tracking
-from projections.intervals import EntityTable, instant, states
+from projections.intervals import Batch, EntityTable, instant, states
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +34,26 @@ OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "trackin
 #: the map (2 GiB in common builds); pages beyond it are read as usual.
 READ_MMAP_BYTES = 2**31
 
-#: Every projection's handler, applied in turn to each change.
-PROJECTIONS: tuple[Callable[[sqlite3.Connection, Change], bool], ...] = (
-    roadmap.apply, audit.record,
-)
-
-
 def apply_changes(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
     """Apply ``changes`` to every projection inside the caller's transaction.
 
     Idempotent per entity version: changes already applied change nothing. Tracking is
     left to the caller, so it can record its own positions in the same transaction.
+    The same as applying each change in turn (``roadmap.apply``, then ``audit.record``),
+    written in a few statements per batch (see :class:`projections.intervals.Batch`).
     """
+    changes = list(changes)
+    batch = Batch(conn)
+    roadmap.load(batch, changes)
+    apply_in = roadmap.apply_in
+    audit_row = audit.row
+    audit_rows = []
     for change in changes:
-        for project in PROJECTIONS:
-            project(conn, change)
+        at = instant(change.occurred_at)
+        apply_in(batch, change, at)
+        audit_rows.append(audit_row(change, at))
+    batch.flush()
+    audit.record_all(conn, audit_rows)
 
 
 def connect(path: Path) -> sqlite3.Connection:
