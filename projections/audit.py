@@ -17,6 +17,7 @@ from typing import Any
 
 from contract.changes import Change
 from projections.intervals import instant
+from projections.jsontext import dumps
 from projections.summaries import Names, describe
 
 SCHEMA = """
@@ -69,8 +70,8 @@ def row(change: Change, at: str | None = None) -> tuple[Any, ...]:
     return (change.log_position, change.event_id, change.log_position,
             instant(change.occurred_at) if at is None else at, change.actor,
             change.entity_type, change.entity_id, change.entity_version, change.product_id,
-            change.type, change.rationale, json.dumps(change.evidence), change.decision_id,
-            json.dumps(change.data))
+            change.type, change.rationale, dumps(change.evidence), change.decision_id,
+            dumps(change.data))
 
 
 def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,

@@ -12,7 +12,9 @@ with upcasting, a transcoding or an envelope value of another shape) takes the l
 
 import json
 import logging
+import re
 from datetime import date, datetime
+from hashlib import sha1
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +27,13 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
-from contract.changes import CHANGE_TYPES, ENVELOPE_FIELDS, Change, change_from_event, event_id
+from contract.changes import (
+    CHANGE_TYPES,
+    ENVELOPE_FIELDS,
+    EVENT_ID_NAMESPACE,
+    Change,
+    change_from_event,
+)
 from services.application import DateAsISO
 
 log = logging.getLogger(__name__)
@@ -36,7 +44,24 @@ class _Slow(Exception):
 
 
 def _uuid(data: Any) -> str:
+    """``str(UUID(data))``; the library stores ``uuid.hex``, which only needs hyphens."""
+    if len(data) == 32 and _HEX32.fullmatch(data):
+        return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
     return str(UUID(data))
+
+
+_HEX32 = re.compile("[0-9a-f]{32}")
+_NAMESPACE = EVENT_ID_NAMESPACE.bytes
+_VERSION_5 = ~(0xC000 << 48) & ~(0xF000 << 64)
+_VARIANT_VERSION_5 = (0x8000 << 48) | (5 << 76)
+
+
+def _event_id(entity_id: str, version: int) -> str:
+    """``str(contract.changes.event_id(UUID(entity_id), version))`` (``uuid.uuid5``, inlined),
+    for an ``entity_id`` that is ``str`` of a UUID."""
+    digest = sha1(_NAMESPACE + f"{entity_id}:{version}".encode(), usedforsecurity=False).digest()
+    h = "%032x" % (int.from_bytes(digest[:16], "big") & _VERSION_5 | _VARIANT_VERSION_5)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _datetime(data: Any) -> str:
@@ -126,16 +151,17 @@ class ChangeDecoder:
                 or any(type(e) is not str for e in evidence):
             raise _Slow
         product = (_id_text(state["product_id"], as_text) if "product_id" in state
-                   else str(entity_id))  # only a product's creation lacks it
+                   else None)  # only a product's creation lacks it
         decision_id = state.get("decision_id")
         decision = _id_text(decision_id, as_text) if decision_id else None
+        entity = str(entity_id)
         return Change(
-            event_id=str(event_id(entity_id, version)),
+            event_id=_event_id(entity, version),
             type=kind[1],
             entity_type=kind[0],
-            entity_id=str(entity_id),
+            entity_id=entity,
             entity_version=version,
-            product_id=product,
+            product_id=entity if product is None else product,
             occurred_at=_datetime(timestamp["_data_"]),
             actor=actor,
             rationale=rationale,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contract.changes import Change
+from projections.jsontext import dumps_sorted
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class Batch:
         json_columns = table.json_columns
         row = [entity_id, change.entity_version, change.product_id, at, None]
         if json_columns:
-            row += [json.dumps(state.get(c), sort_keys=True) if c in json_columns
+            row += [dumps_sorted(state.get(c)) if c in json_columns
                     else state.get(c) for c in table.columns]
         else:
             row += [state.get(c) for c in table.columns]

@@ -128,6 +128,23 @@ class Views:
             apply_changes(conn, changes)
             tracking.track(conn, position)
 
+    def bulk_load(self) -> None:
+        """Write without a journal or syncs, and without the indexes only reads use
+        (:meth:`end_bulk_load` makes them, in one sort each): only for a file no one else
+        has open and that is thrown away if writing fails (a rebuild's temporary file).
+        A crash leaves it corrupt; whoever finishes it must sync it."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("PRAGMA synchronous = OFF")
+            for name in _READ_ONLY_INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def end_bulk_load(self) -> None:
+        """Make the indexes :meth:`bulk_load` left out."""
+        with self._write_lock:
+            _prepare(self._writer)
+
     def _advance_to(self, position: int) -> None:
         with self._advanced:
             self._position = max(self._position, position)
@@ -242,6 +259,14 @@ class Views:
         with self._readers_lock:
             self._all_readers.append(conn)
         return conn
+
+
+#: Indexes that only reads use: no write looks anything up through them (writes find rows
+#: through the primary keys, ``event_id`` and the ``_current`` indexes).
+_READ_ONLY_INDEXES = tuple(
+    statement.split("EXISTS", 1)[1].split()[0]
+    for statement in SCHEMA.split(";") if statement.strip().startswith("CREATE INDEX")
+)
 
 
 def _prepare(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,82 @@
+"""The fast decode gives exactly the change the library path gives, for every change type."""
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from contract.changes import CHANGE_TYPES, Change, change_from_event
+from projections.decode import ChangeDecoder
+from services.application import DecisionLog
+from services.change_requests import MoveFeature
+from tests.kafka.streams import roadmap_history
+from tests.projections.scenario import a_feature, a_release, because
+
+
+def a_decision(log: DecisionLog, product: UUID, title: str, **more: Any) -> UUID:
+    return log.propose_decision(
+        product, actor="dana", title=title, context="Export is late",
+        options=[{"name": "Keep"}, {"name": "Move"}], chosen_option="Move",
+        rationale="Ship 1.0 on time", deciders=["dana"], **more,
+    ).id
+
+
+def every_change_type(log: DecisionLog) -> None:
+    product = roadmap_history(log)
+    r1 = a_release(log, product, "4.0", date(2028, 1, 1))
+    r2 = a_release(log, product, "4.1", date(2028, 2, 1))
+    export = a_feature(log, product, "Bulk export", 2)
+    log.schedule_feature(export, r1, because("Customers asked"))
+    log.score_priority(export, "rice", {"reach": 1000, "impact": 2, "confidence": 0.8,
+                                        "effort": 4}, because("Scored in planning"))
+    first = a_decision(log, product, "Move export")
+    log.accept_decision(first, [MoveFeature(export, r2)], actor="dana")
+    log.reject_decision(a_decision(log, product, "Drop export"), because("No"))
+    replacing = a_decision(log, product, "Move it back", supersedes=first)
+    log.accept_decision(replacing, [MoveFeature(export, r1)], actor="dana")
+    other = a_decision(log, product, "Drop dark mode")
+    log.accept_decision(other, [], actor="dana")
+    log.reverse_decision(other, because("Customers complained", "alice", "https://x/1"))
+    log.retire_product(product, because("Sunset."))
+
+
+def library_change(log: DecisionLog, notification: Any) -> Change | None:
+    event = log.mapper.to_domain_event(notification)
+    if type(event) not in CHANGE_TYPES:
+        return None
+    return change_from_event(event, notification.id)  # type: ignore[arg-type]
+
+
+def test_every_change_type_decodes_exactly_as_the_library_path_without_falling_back(
+        log: DecisionLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    every_change_type(log)
+    notifications = log.recorder.select_notifications(0, 100_000)
+    decode = ChangeDecoder(log.mapper)
+
+    def no_fallback(*args: Any) -> None:
+        raise AssertionError("fell back to the library path")
+
+    monkeypatch.setattr(decode, "_slow_change", no_fallback)
+    seen = set()
+    for n in notifications:
+        expected = library_change(log, n)
+        got = decode(n, n.id)
+        assert got == expected
+        assert got is not None and expected is not None
+        assert got.to_dict() == expected.to_dict()
+        assert [type(v) for v in got.data.values()] == [type(v) for v in expected.data.values()]
+        assert list(got.data) == list(expected.data)  # same order: the audit stores it as is
+        seen.add(got.type)
+    assert seen == {t for _, t in CHANGE_TYPES.values()}
+
+
+def test_what_the_fast_path_cannot_vouch_for_takes_the_library_path(log: DecisionLog) -> None:
+    every_change_type(log)
+    notifications = log.recorder.select_notifications(0, 100_000)
+    decode = ChangeDecoder(log.mapper)
+    for n in notifications[:20]:
+        odd = type(n)(originator_id=n.originator_id, originator_version=n.originator_version,
+                      topic=n.topic, state=n.state.replace(b'"actor":', b'"class_version":1,'
+                                                           b'"actor":'), id=n.id)
+        assert decode(odd, n.id) == library_change(log, odd)
