@@ -1,0 +1,38 @@
+"""Writers whose clocks disagree: a change stamped before its predecessor.
+
+Two processes on one store can stamp events with clocks that are a little apart. The views
+must still hold exactly one version of an entity at any instant, and the newest version
+must be the current one.
+"""
+
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from projections.catchup import StoreCatchUp
+from projections.views import Views
+from services.application import DecisionLog
+from tests.projections.scenario import Clock, a_product, a_release, because
+
+
+def release_dates(views: Views, product_id: UUID, **as_of: datetime) -> list[str]:
+    roadmap = views.roadmap(product_id, **as_of)
+    assert roadmap is not None
+    return [release["target_date"] for release in roadmap["releases"]]
+
+
+def test_a_change_stamped_before_its_predecessor_still_leaves_one_version_at_every_instant(
+    log: DecisionLog, views: Views, catchup: StoreCatchUp, clock: Clock
+) -> None:
+    product_id = a_product(log)
+    release_id = a_release(log, product_id, "1.0", date(2027, 3, 1))
+    planned_at = clock.now
+    clock.now = planned_at - timedelta(minutes=5)  # the next writer's clock is behind
+    log.change_target_date(release_id, date(2027, 3, 15), because("Certification is late."))
+    catchup.run_until_caught_up()
+
+    assert release_dates(views, product_id) == ["2027-03-15"]
+    assert release_dates(views, product_id, as_of=planned_at) == ["2027-03-15"]
+    assert release_dates(views, product_id, as_of=planned_at + timedelta(hours=1)) == [
+        "2027-03-15"
+    ]
+    assert release_dates(views, product_id, as_of=planned_at - timedelta(microseconds=1)) == []
