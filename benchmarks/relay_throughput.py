@@ -192,6 +192,7 @@ def relay_seconds(bootstrap: str, app: DecisionLog, positions: Path) -> float:
     kafka = kafka_settings(bootstrap, "relay")
     ensure_topics(kafka, all_topics(kafka.topic_prefix))
     relay = Relay(app, kafka, RelayPositions(positions))
+    relay.connect()  # like the bare producer, connected before the clock starts
     started = time.perf_counter()
     relay.run_until_caught_up()
     seconds = time.perf_counter() - started

@@ -13,6 +13,7 @@ agree on one format:
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 import orjson
@@ -74,55 +75,74 @@ def ce_source(product_id: str) -> str:
 
 def change_message(change: Change, prefix: str) -> KafkaMessage:
     """The message for one change, on its entity's topic, keyed by the entity id."""
-    return _message(
-        topic=entity_topic(prefix, change.entity_type),
-        key=change.entity_id,
-        event_id=change.event_id,
-        kind=ce_type(change.type, changes.SCHEMA_VERSION),
-        product_id=change.product_id,
-        time=change.occurred_at,
-        subject=change.entity_id,
-        data=change,
-    )
+    entity_id = change.entity_id.encode()
+    return _message(_entity_topic(prefix, change.entity_type), entity_id, change.event_id,
+                    _ce_type(change.type, changes.SCHEMA_VERSION), _ce_source(change.product_id),
+                    change.occurred_at.encode(), entity_id, change)
 
 
 def roadmap_message(change: RoadmapChange, prefix: str) -> KafkaMessage:
     """The message for one roadmap change, on the roadmap-changes topic, keyed by product id."""
-    return _message(
-        topic=roadmap_topic(prefix),
-        key=change.product_id,
-        event_id=change.change_id,
-        kind=ce_type(change.type, roadmap_changes.SCHEMA_VERSION),
-        product_id=change.product_id,
-        time=change.occurred_at,
-        subject=change.entity_id,
-        data=change,
-    )
+    return _message(_roadmap_topic(prefix), change.product_id.encode(), change.change_id,
+                    _ce_type(change.type, roadmap_changes.SCHEMA_VERSION),
+                    _ce_source(change.product_id), change.occurred_at.encode(),
+                    change.entity_id.encode(), change)
 
 
 def messages_for(change: Change, prefix: str) -> list[KafkaMessage]:
     """Everything published for one change: its own message, then its roadmap change if any."""
+    # The relay's hot path: the header values both messages share are encoded once.
+    entity_id = change.entity_id.encode()
+    source = _ce_source(change.product_id)
+    time = change.occurred_at.encode()
+    own = _message(_entity_topic(prefix, change.entity_type), entity_id, change.event_id,
+                   _ce_type(change.type, changes.SCHEMA_VERSION), source, time, entity_id,
+                   change)
     roadmap_change = roadmap_change_from(change)
-    own = change_message(change, prefix)
-    return [own] if roadmap_change is None else [own, roadmap_message(roadmap_change, prefix)]
+    if roadmap_change is None:
+        return [own]
+    return [own, _message(_roadmap_topic(prefix), change.product_id.encode(),
+                          roadmap_change.change_id,
+                          _ce_type(roadmap_change.type, roadmap_changes.SCHEMA_VERSION),
+                          source, time, entity_id, roadmap_change)]
 
 
-def _message(*, topic: str, key: str, event_id: str, kind: str, product_id: str, time: str,
-             subject: str, data: Change | RoadmapChange) -> KafkaMessage:
-    headers = {
-        "ce_specversion": SPECVERSION,
-        "ce_id": event_id,
-        "ce_source": ce_source(product_id),
-        "ce_type": kind,
-        "ce_time": time,
-        "ce_subject": subject,
-        "content-type": CONTENT_TYPE,
-    }
+# Header values and topic names repeat from message to message: each is encoded once.
+_SPECVERSION_HEADER = ("ce_specversion", SPECVERSION.encode())
+_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
+
+
+@cache
+def _entity_topic(prefix: str, entity_type: str) -> str:
+    return entity_topic(prefix, entity_type)
+
+
+@cache
+def _roadmap_topic(prefix: str) -> str:
+    return roadmap_topic(prefix)
+
+
+@cache
+def _ce_type(public_type: str, version: int) -> bytes:
+    return ce_type(public_type, version).encode()
+
+
+@lru_cache(maxsize=4096)
+def _ce_source(product_id: str) -> bytes:
+    return ce_source(product_id).encode()
+
+
+def _message(topic: str, key: bytes, event_id: str, kind: bytes, source: bytes, time: bytes,
+             subject: bytes, data: Change | RoadmapChange) -> KafkaMessage:
+    """One message; the headers in this order: ce_specversion, ce_id, ce_source, ce_type,
+    ce_time, ce_subject, content-type."""
     return KafkaMessage(
         topic=topic,
-        key=key.encode(),
+        key=key,
         value=orjson.dumps(data),  # a dataclass: same JSON as its to_dict(), much faster
-        headers=[(name, value.encode()) for name, value in headers.items()],
+        headers=[_SPECVERSION_HEADER, ("ce_id", event_id.encode()), ("ce_source", source),
+                 ("ce_type", kind), ("ce_time", time), ("ce_subject", subject),
+                 _CONTENT_TYPE_HEADER],
     )
 
 

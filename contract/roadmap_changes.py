@@ -13,8 +13,9 @@ feature's own scheduling change, which already produces the message.
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from hashlib import sha1
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from contract.changes import Change
 
@@ -22,6 +23,7 @@ SCHEMA_VERSION = 1
 
 #: Namespace for roadmap change ids: uuid5 of the source change's event id.
 ROADMAP_ID_NAMESPACE = UUID("0b7e4a8e-7f36-4c38-9d6a-3c1f1b9e2d54")
+_NAMESPACE_BYTES = ROADMAP_ID_NAMESPACE.bytes
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,16 @@ class RoadmapChange:
 
 
 def roadmap_change_id(source_event_id: str) -> str:
-    """The stable id of the roadmap change derived from the change ``source_event_id``."""
-    return str(uuid5(ROADMAP_ID_NAMESPACE, source_event_id))
+    """The stable id of the roadmap change derived from the change ``source_event_id``.
+
+    ``str(uuid5(ROADMAP_ID_NAMESPACE, source_event_id))``, computed without building
+    :class:`~uuid.UUID` objects (the relay derives one per roadmap change).
+    """
+    digest = bytearray(sha1(_NAMESPACE_BYTES + source_event_id.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 Derived = tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]

@@ -82,7 +82,9 @@ def relay(args: argparse.Namespace, settings: Settings) -> int:
     """Publish the event log to Kafka until SIGTERM / Ctrl-C (the outbox relay)."""
     from services.relay import RelayOptions, relay_main
 
-    return relay_main(settings, RelayOptions(batch_size=args.batch_size))
+    options = RelayOptions() if args.batch_size is None else RelayOptions(
+        batch_size=args.batch_size)
+    return relay_main(settings, options)
 
 
 def project(args: argparse.Namespace, settings: Settings) -> int:
@@ -121,7 +123,8 @@ def add_relay(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "relay", help="publish the event log to Kafka (PDL_KAFKA__BOOTSTRAP_SERVERS)",
         parents=[DATA_DIR])
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="events per published batch (default: the relay's, 2000)")
     parser.set_defaults(handler=relay)
 
 

@@ -114,13 +114,15 @@ class Publisher:
         except KafkaError as error:
             raise KafkaUnavailable(describe(error)) from error
 
-    def send(self, messages: Sequence[KafkaMessage]) -> InFlight:
-        """Hand ``messages`` to the producer in order, without waiting for the broker."""
+    def send(self, messages: Iterable[KafkaMessage]) -> InFlight:
+        """Hand ``messages`` to the producer in order, without waiting for the broker.
+
+        Each message is handed over as soon as ``messages`` yields it.
+        """
+        send = self._producer.send
         try:
-            futures = [
-                self._producer.send(m.topic, key=m.key, value=m.value, headers=m.headers)
-                for m in messages
-            ]
+            futures = [send(m.topic, key=m.key, value=m.value, headers=m.headers)
+                       for m in messages]
         except (KafkaError, OSError) as error:
             raise KafkaUnavailable(describe(error)) from error
         return InFlight(futures, self._options.ack_timeout_s)

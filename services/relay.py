@@ -54,6 +54,10 @@ class RelayPositions:
         self._lock = threading.Lock()
         if str(path) != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
+            # A commit survives the process being killed (WAL, synchronous=NORMAL) without an
+            # fsync per batch; a power cut may lose the last positions recorded, which only
+            # re-publishes those batches (same ce_ids): at least once either way.
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS kafka_relay_positions ("
             " relay TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL)"
@@ -101,7 +105,9 @@ class RelayOptions:
     """How the relay batches, polls and backs off."""
 
     name: str = DEFAULT_NAME
-    batch_size: int = 500
+    #: Notifications per batch. Larger batches measured faster (500 → 2,000: about +7% msgs/s
+    #: on the benchmark); a crash re-publishes at most two of them.
+    batch_size: int = 2_000
     poll_interval_s: float = 0.1
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
@@ -180,12 +186,15 @@ class Relay:
         )
         if not notifications:
             return None
+        to_domain_event = self._app.mapper.to_domain_event
+        prefix = self._kafka.topic_prefix
         messages: list[KafkaMessage] = []
         for notification in notifications:
-            event = self._app.mapper.to_domain_event(notification)
+            event = to_domain_event(notification)
             if isinstance(event, DecisionLogAggregate.Event) and is_published(event):
-                change = change_from_event(event, notification.id)
-                messages.extend(messages_for(change, self._kafka.topic_prefix))
+                messages += messages_for(change_from_event(event, notification.id), prefix)
+        # Built whole, then handed over: handing each message over as it is built measured
+        # slower (the producer's sender thread and this one contend for the GIL).
         in_flight = self._connected().send(messages) if messages else None
         self._sent_position = notifications[-1].id
         return _Sent(in_flight, self._sent_position, len(notifications))
@@ -195,6 +204,13 @@ class Relay:
             sent.in_flight.wait()
         self._positions.set(self.options.name, sent.position)
         self._position = sent.position
+
+    def connect(self) -> None:
+        """Create the topics if absent and connect the producer now rather than on first use.
+
+        Raises KafkaUnavailable.
+        """
+        self._connected()
 
     def _connected(self) -> Publisher:
         if self._publisher is None:

@@ -1,0 +1,112 @@
+"""The relay's fast paths publish exactly the bytes of the plain, reference encoding.
+
+The relay caches topic names and header values, shares the encoded header values between a
+change's message and its roadmap change, and derives roadmap change ids without building UUID
+objects. Every message it hands the producer for a history holding every kind of change must
+equal, key, header and value byte for byte, the message built the straightforward way (the
+encoding as it was before those fast paths). No broker needed: the producer is a recorder.
+"""
+
+import uuid
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import orjson
+import pytest
+
+from contract.changes import SCHEMA_VERSION, Change
+from contract.roadmap_changes import (
+    ROADMAP_ID_NAMESPACE,
+    RoadmapChange,
+    roadmap_change_from,
+    roadmap_change_id,
+)
+from contract.roadmap_changes import SCHEMA_VERSION as ROADMAP_SCHEMA_VERSION
+from contract.topics import entity_topic, roadmap_topic
+from services import kafka_io
+from services.bootstrap import build_application
+from services.change_requests import ChangeTargetDate, MoveFeature
+from services.relay import Relay, RelayOptions, RelayPositions
+from services.settings import KafkaSettings, Settings
+from tests.decisions.scenario import KIM, PAT, a_roadmap, by, feature
+from tests.kafka.streams import many_changes, roadmap_history, stored_changes
+
+Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+
+
+def reference_messages(change: Change, prefix: str) -> list[Record]:
+    """The messages for ``change``, built the plain way: the contract spelled out."""
+
+    def message(topic: str, key: str, ce_id: str, kind: str, data: Any) -> Record:
+        headers = {"ce_specversion": "1.0", "ce_id": ce_id,
+                   "ce_source": f"/pdl/products/{change.product_id}",
+                   "ce_type": f"com.pdl.{kind}", "ce_time": change.occurred_at,
+                   "ce_subject": change.entity_id, "content-type": "application/json"}
+        return (topic, key.encode(), orjson.dumps(data),
+                [(name, value.encode()) for name, value in headers.items()])
+
+    records = [message(entity_topic(prefix, change.entity_type), change.entity_id,
+                       change.event_id, f"{change.type}.v{SCHEMA_VERSION}", change)]
+    roadmap = roadmap_change_from(change)
+    if roadmap is not None:
+        change_id = str(uuid.uuid5(ROADMAP_ID_NAMESPACE, change.event_id))
+        assert roadmap.change_id == change_id
+        expected: RoadmapChange = replace(roadmap, change_id=change_id)
+        records.append(message(roadmap_topic(prefix), change.product_id, change_id,
+                               f"{roadmap.type}.v{ROADMAP_SCHEMA_VERSION}", expected))
+    return records
+
+
+class RecordingProducer:
+    """Stands in for KafkaProducer: records what is sent, acknowledges everything at once."""
+
+    sent: list[Record] = []
+
+    def __init__(self, **config: Any) -> None:
+        pass
+
+    def send(self, topic: str, key: bytes, value: bytes,
+             headers: list[tuple[str, bytes]]) -> Any:
+        self.sent.append((topic, key, value, list(headers)))
+        return mock.Mock(get=lambda timeout=None: None)
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 2_000])
+def test_the_relay_publishes_exactly_the_reference_bytes(tmp_path: Path,
+                                                         batch_size: int) -> None:
+    app = build_application(Settings(data_dir=tmp_path))
+    roadmap_history(app, 'Atlas ünïcode ☃ "quoted" \\ back')
+    many_changes(app, 40, features=4)
+    road = a_roadmap(app)
+    search = feature(app, road.product, "Search")
+    app.schedule_feature(search, road.r1, by(PAT))
+    app.score_priority(road.csv, "rice", {"reach": 1000, "impact": 1, "confidence": 0.5,
+                                          "effort": 0.3}, by(PAT, "Scoring ✓."))
+    app.accept_decision(road.propose(title="CSV to 2.0"), [MoveFeature(road.csv, road.r2)],
+                        actor=KIM)
+    app.accept_decision(road.propose(title="Slip"),
+                        [ChangeTargetDate(road.r2, date(2027, 6, 8))], actor=KIM)
+    app.change_priority(search, 123456789.125, by(PAT))
+    expected = [record for change in stored_changes(app)
+                for record in reference_messages(change, "pdl")]
+    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1", topic_prefix="pdl")
+    RecordingProducer.sent = []
+    with mock.patch.object(kafka_io, "KafkaProducer", RecordingProducer), \
+            mock.patch("services.relay.ensure_topics"):
+        relay = Relay(app, kafka, RelayPositions(":memory:"), RelayOptions(batch_size=batch_size))
+        relay.run_until_caught_up()
+    app.close()
+    assert len(expected) > 100
+    assert {r[3][3][1].split(b".")[2] for r in expected} >= {b"decision", b"roadmap"}
+    assert RecordingProducer.sent == expected
+
+
+def test_roadmap_change_ids_are_the_standard_uuid5() -> None:
+    for name in [str(uuid.uuid4()) for _ in range(2_000)] + ["", "é", "x" * 200]:
+        assert roadmap_change_id(name) == str(uuid.uuid5(ROADMAP_ID_NAMESPACE, name))
