@@ -31,7 +31,10 @@ def rebuild(app: DecisionLog, path: Path) -> None:
         os.replace(temporary, path)
     finally:
         _remove(temporary)
-    _sync_folder(path.parent)
+    # Make the rename itself durable (POSIX): views could be rebuilt anyway, but a power
+    # cut should not bring back the old file after a reported success.
+    if os.name == "posix":
+        _fsync(path.parent)
 
 
 #: Events per transaction while rebuilding (measured: larger batches are no faster, and
@@ -50,15 +53,7 @@ def _build(app: DecisionLog, path: Path) -> None:
     finally:
         views.close()
     _retire(path)
-    _sync_file(path)
-
-
-def _sync_file(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    _fsync(path)
 
 
 def _retire(path: Path) -> None:
@@ -78,12 +73,9 @@ def _retire(path: Path) -> None:
         raise ViewsInUse(f"{path} is in use; close the views before rebuilding them.")
 
 
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); views could be rebuilt anyway, but a
-    power cut should not bring back the old file after a reported success."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries, to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from services import service_db
+
 TOKEN_PREFIX = "pdl_"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$"
 
@@ -79,15 +81,9 @@ class TokenStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10,
-                                   isolation_level=None)
+        self._db = service_db.connect(path, SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(SCHEMA)
-        self._reader = sqlite3.connect(path, check_same_thread=False, timeout=10,
-                                       isolation_level=None)
+        self._reader = service_db.connect(path)
         self._read_lock = threading.Lock()
 
     def close(self) -> None:

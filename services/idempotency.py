@@ -13,12 +13,13 @@ until :data:`IN_FLIGHT_LEASE` passes; a retry after that runs the command again.
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+
+from services import service_db
 
 RETENTION = 24 * 3600.0
 IN_FLIGHT_LEASE = 60.0
@@ -67,15 +68,10 @@ class IdempotencyStore:
 
     def __init__(self, path: Path, retention: float = RETENTION,
                  lease: float = IN_FLIGHT_LEASE) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.retention = retention
         self.lease = lease
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10,
-                                   isolation_level=None)
+        self._db = service_db.connect(path, SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(SCHEMA)
 
     def close(self) -> None:
         with self._lock:
