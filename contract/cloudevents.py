@@ -75,18 +75,7 @@ def ce_source(product_id: str) -> str:
 
 def change_message(change: Change, prefix: str) -> KafkaMessage:
     """The message for one change, on its entity's topic, keyed by the entity id."""
-    entity_id = change.entity_id.encode()
-    return _message(_entity_topic(prefix, change.entity_type), entity_id, change.event_id,
-                    _ce_type(change.type, changes.SCHEMA_VERSION), _ce_source(change.product_id),
-                    change.occurred_at.encode(), entity_id, change)
-
-
-def roadmap_message(change: RoadmapChange, prefix: str) -> KafkaMessage:
-    """The message for one roadmap change, on the roadmap-changes topic, keyed by product id."""
-    return _message(_roadmap_topic(prefix), change.product_id.encode(), change.change_id,
-                    _ce_type(change.type, roadmap_changes.SCHEMA_VERSION),
-                    _ce_source(change.product_id), change.occurred_at.encode(),
-                    change.entity_id.encode(), change)
+    return messages_for(change, prefix)[0]
 
 
 def messages_for(change: Change, prefix: str) -> list[KafkaMessage]:

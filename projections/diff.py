@@ -26,7 +26,7 @@ from domain import clock
 from domain.errors import InvalidCommand
 from projections.intervals import State, instant, states
 from projections.roadmap import CANCELLED, DECISIONS, FEATURES, PRODUCTS, RELEASES, SHIPPED
-from projections.summaries import Names, describe
+from projections.summaries import Names, describe, escape_markdown, requirement_body
 from projections.views import Views
 
 Item = dict[str, Any]
@@ -173,8 +173,8 @@ def _values(kind: str, data: dict[str, Any], names: Names, at: str) -> Item:
         return {"old": "planned", "new": CANCELLED}
     if kind in REQUIREMENT_KINDS:
         return {"requirement_id": data["requirement_id"],
-                "old": _body(data, "old_") if "old_text" in data else None,
-                "new": _body(data, "") if "text" in data else None}
+                "old": requirement_body(data, "old_") if "old_text" in data else None,
+                "new": requirement_body(data, "") if "text" in data else None}
     if kind == "feature_details_revised":
         return {"old": {k: c["old"] for k, c in data["changes"].items()},
                 "new": {k: c["new"] for k, c in data["changes"].items()}}
@@ -191,9 +191,6 @@ def _release_ref(release_id: str | None, names: Names, at: str) -> Item | None:
     return {"id": release_id, "name": names.release_name(release_id, at)}
 
 
-def _body(data: dict[str, Any], prefix: str) -> Item:
-    return {"text": data[f"{prefix}text"],
-            "acceptance_criteria": data[f"{prefix}acceptance_criteria"]}
 
 
 def _name_decisions(conn: sqlite3.Connection, steps: list[Item]) -> None:
@@ -310,7 +307,7 @@ def _net_releases(before: _Snapshot, after: _Snapshot, steps: StepsOf) -> dict[s
 
 def render_markdown(diff: dict[str, Any]) -> str:
     """A readable Markdown account of a diff: the net effect per category, then every step."""
-    lines = [f"# {_md(diff['product']['name'])}: roadmap changes",
+    lines = [f"# {escape_markdown(diff['product']['name'])}: roadmap changes",
              "", f"From {_when(diff['since'])} to {_when(diff['until'])}."]
     features, releases = diff["net"]["features"], diff["net"]["releases"]
     sections = [
@@ -335,71 +332,72 @@ def render_markdown(diff: dict[str, Any]) -> str:
             lines += [f"- {line(item)}", *_why(item["because"])]
     if diff["changes"]:
         lines += ["", "## Every change, in order", ""]
-        lines += [f"{n}. {_when(s['occurred_at'])}: {_md(s['summary'])}.{_reason(s)}"
+        lines += [f"{n}. {_when(s['occurred_at'])}: {escape_markdown(s['summary'])}.{_reason(s)}"
                   for n, s in enumerate(diff["changes"], start=1)]
     return "\n".join(lines) + "\n"
 
 
 def _feature_added(item: Item) -> str:
     where = _where(item["release"])
-    return f"**{_md(item['title'])}** ({item['status']}, priority {item['priority']:g}), {where}"
+    title = escape_markdown(item["title"])
+    return f"**{title}** ({item['status']}, priority {item['priority']:g}), {where}"
 
 
 def _feature_removed(item: Item) -> str:
-    return f"**{_md(item['title'])}**: {item['old']} → rejected"
+    return f"**{escape_markdown(item['title'])}**: {item['old']} → rejected"
 
 
 def _feature_moved(item: Item) -> str:
-    return f"**{_md(item['title'])}**: {_where(item['from'])} → {_where(item['to'])}"
+    return f"**{escape_markdown(item['title'])}**: {_where(item['from'])} → {_where(item['to'])}"
 
 
 def _changed(what: str) -> Any:
     def line(item: Item) -> str:
         old, new = (f"{v:g}" if isinstance(v, float) else v for v in (item["old"], item["new"]))
-        return f"**{_md(item['title'])}**: {what} {old} → {new}"
+        return f"**{escape_markdown(item['title'])}**: {what} {old} → {new}"
     return line
 
 
 def _requirements(item: Item) -> str:
     parts = [f"{verb} {', '.join(sorted(item[key]))}" for key, verb in
              (("added", "added"), ("revised", "revised"), ("removed", "removed")) if item[key]]
-    return f"**{_md(item['title'])}**: requirements {'; '.join(parts)}"
+    return f"**{escape_markdown(item['title'])}**: requirements {'; '.join(parts)}"
 
 
 def _release_added(item: Item) -> str:
-    return f"**{_md(item['name'])}**, targeting {item['target_date']} ({item['state']})"
+    return f"**{escape_markdown(item['name'])}**, targeting {item['target_date']} ({item['state']})"
 
 
 def _release_shipped(item: Item) -> str:
-    return f"**{_md(item['name'])}** shipped on {item['shipped_on']}"
+    return f"**{escape_markdown(item['name'])}** shipped on {item['shipped_on']}"
 
 
 def _release_cancelled(item: Item) -> str:
-    return f"**{_md(item['name'])}** cancelled"
+    return f"**{escape_markdown(item['name'])}** cancelled"
 
 
 def _release_date(item: Item) -> str:
     days = abs(item["delta_days"])
     verb = "slipped" if item["delta_days"] > 0 else "pulled in"
-    return (f"**{_md(item['name'])}**: {item['old']} → {item['new']} ({verb} {days} "
+    return (f"**{escape_markdown(item['name'])}**: {item['old']} → {item['new']} ({verb} {days} "
             f"day{'' if days == 1 else 's'})")
 
 
 def _where(release: Item | None) -> str:
-    return "backlog" if release is None else f"release {_md(str(release['name']))}"
+    return "backlog" if release is None else f"release {escape_markdown(str(release['name']))}"
 
 
 def _why(because: list[Item]) -> list[str]:
-    return [f"  - {_when(b['occurred_at'])}, {_md(b['actor'])}" + (f":{why}" if (why := _reason(b))
-                                                                   else "") for b in because]
+    return [f"  - {_when(b['occurred_at'])}, {escape_markdown(b['actor'])}"
+            + (f":{why}" if (why := _reason(b)) else "") for b in because]
 
 
 def _reason(step: Item) -> str:
-    text = f" _Why:_ {_md(step['rationale'])}" if step["rationale"] else ""
+    text = f" _Why:_ {escape_markdown(step['rationale'])}" if step["rationale"] else ""
     if step["decision_id"]:
-        text += f" _Decision:_ {_md(step['decision'] or step['decision_id'])}."
+        text += f" _Decision:_ {escape_markdown(step['decision'] or step['decision_id'])}."
     if step["evidence"]:
-        text += f" _Evidence:_ {', '.join(_md(e) for e in step['evidence'])}."
+        text += f" _Evidence:_ {', '.join(escape_markdown(e) for e in step['evidence'])}."
     return text
 
 
@@ -408,8 +406,3 @@ def _when(at: str) -> str:
     return datetime.fromisoformat(at).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _md(text: str) -> str:
-    """Text that Markdown shows as written: no accidental emphasis, links or headings."""
-    for char in "\\`*_[]<>#|":
-        text = text.replace(char, "\\" + char)
-    return " ".join(text.split())

@@ -187,14 +187,15 @@ def _requirement(verb: str, old: bool, new: bool) -> Callable[[Row, Names], Desc
         requirement = data["requirement_id"]
         change = {
             "field": f"requirements.{requirement}",
-            "old": _body(data, "old_") if old else None,
-            "new": _body(data, "") if new else None,
+            "old": requirement_body(data, "old_") if old else None,
+            "new": requirement_body(data, "") if new else None,
         }
         return f"{verb} requirement {requirement} of {_feature(row, names)}", [change]
     return describer
 
 
-def _body(data: dict[str, Any], prefix: str) -> dict[str, Any]:
+def requirement_body(data: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """A requirement's text and criteria from change data (``prefix`` "" or "old_")."""
     return {"text": data[f"{prefix}text"],
             "acceptance_criteria": data[f"{prefix}acceptance_criteria"]}
 
@@ -302,3 +303,10 @@ DESCRIBERS: dict[str, Callable[[Row, Names], Description]] = {
     "decision.superseded": _decision_ended("superseded", "superseded_by"),
     "decision.reversed": _decision_ended("reversed", "reversed_by"),
 }
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Markdown shows as written: no accidental emphasis, links or headings."""
+    for char in "\\`*_[]<>#|":
+        text = text.replace(char, "\\" + char)
+    return " ".join(text.split())

@@ -15,7 +15,7 @@ from typing import Any
 from domain.errors import RuleViolation
 from projections.intervals import instant, states
 from projections.roadmap import FEATURES, PRODUCTS, RELEASES, SHIPPED
-from projections.summaries import Names
+from projections.summaries import Names, escape_markdown
 
 TARGET_DATE_CHANGED = "release.target_date_changed"
 SCHEDULING = ("feature.scheduled", "feature.unscheduled")
@@ -102,14 +102,6 @@ def reschedules(conn: sqlite3.Connection, product_id: str,
     return _by_feature(conn, rows, as_of)
 
 
-def feature_reschedules(conn: sqlite3.Connection, feature_id: str,
-                        as_of: datetime | None = None) -> dict[str, Any] | None:
-    """How many times a feature was rescheduled, and each move; None if never scheduled."""
-    rows = _audit(conn, f"entity_id = ? AND type IN {SCHEDULING}", (feature_id,), as_of,
-                  order="entity_version")
-    found = _by_feature(conn, rows, as_of)
-    return found[0] if found else None
-
 
 def _by_feature(conn: sqlite3.Connection, rows: list[dict[str, Any]],
                 as_of: datetime | None) -> list[dict[str, Any]]:
@@ -163,21 +155,17 @@ def release_notes(conn: sqlite3.Connection, release_id: str) -> str | None:
     shipped = states(conn, FEATURES, "release_id = ? AND status = ?", (release_id, SHIPPED),
                      None)
     shipped.sort(key=lambda f: (-f["priority"], f["title"]))
-    lines = [f"# {_md(products[0]['name'] if products else '')} {_md(release['name'])}".strip(),
+    product = escape_markdown(products[0]["name"] if products else "")
+    lines = [f"# {product} {escape_markdown(release['name'])}".strip(),
              "", f"_Released {release['shipped_on']}._"]
     if release["theme"]:
-        lines += ["", _md(release["theme"])]
+        lines += ["", escape_markdown(release["theme"])]
     lines += ["", "## What's new", ""]
-    lines += [f"- **{_md(f['title'])}**: {_md(f['benefit'])}" for f in shipped] or [
-        "- Fixes and improvements."]
+    lines += [f"- **{escape_markdown(f['title'])}**: {escape_markdown(f['benefit'])}"
+              for f in shipped] or ["- Fixes and improvements."]
     return "\n".join(lines) + "\n"
 
 
-def _md(text: str) -> str:
-    """Text that Markdown shows as written: no accidental emphasis, links or headings."""
-    for char in "\\`*_[]<>#|":
-        text = text.replace(char, "\\" + char)
-    return " ".join(text.split())
 
 
 # Reading the audit

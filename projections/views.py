@@ -248,7 +248,6 @@ class Views:
             with self._readers_lock:
                 self._readers.append(conn)
 
-    _reading = reading  # the former private name, still used by older callers
 
     def _reader(self) -> sqlite3.Connection:
         with self._readers_lock:

@@ -19,7 +19,7 @@ def instants(history: History) -> list[datetime]:
 
 
 def test_the_proposed_as_of_read_answers_what_the_range_scan_answers(history: History) -> None:
-    with history.views._reading() as conn:
+    with history.views.reading() as conn:
         for at in instants(history):
             assert proposed_roadmap(conn, str(history.product), at) == history.views.roadmap(
                 history.product, as_of=at), at
@@ -28,7 +28,7 @@ def test_the_proposed_as_of_read_answers_what_the_range_scan_answers(history: Hi
 @pytest.mark.parametrize("month", MONTHS[:-1])
 def test_the_proposed_as_of_read_of_a_month_end_is_the_snapshot_taken_then(
         history: History, month: str) -> None:
-    with history.views._reading() as conn:
+    with history.views.reading() as conn:
         found = proposed_roadmap(conn, str(history.product), Calendar.end(month))
 
     assert found is not None and {**found, "as_of": None} == history.snapshots[month]
