@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from domain.base import DecisionLogAggregate
@@ -21,13 +21,14 @@ from domain.feature import DONE, Feature
 from domain.product import Product
 from domain.reasons import Reason
 from domain.release import Release
+from services import command_cache
 from services.decisions import DecisionsMixin
 from services.lineage import LineageMixin
 from services.prioritisation import PrioritisationMixin
+from services.workspace import RACE_RETRIES
 
 A = TypeVar("A", bound=DecisionLogAggregate)
 
-RACE_RETRIES = 20
 
 
 class NotFound(DomainError):
@@ -280,7 +281,6 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
         A lost race is retried on fresh state; a pinned version that has gone stale
         meanwhile fails the version check on the retry.
         """
-        from services import command_cache  # local: this module's imports are shared
 
         # With the aggregate cache on, the aggregate is checked out of the command cache: this
         # command owns it (no copy). It may be behind the store (nothing is read): then the
@@ -334,7 +334,6 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
             )
 
     def _saved(self, subject: DecisionLogAggregate, *aggregates: DecisionLogAggregate) -> Outcome:
-        from eventsourcing.application import ProcessingEvent  # local: imports are shared
 
         # What Application.save does, step for step, without its runtime protocol checks
         # (isinstance against typing Protocols, ~15 µs a command): these are our aggregates.

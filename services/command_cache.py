@@ -71,8 +71,6 @@ class CommandCache:
         self._items: OrderedDict[int, DecisionLogAggregate] = OrderedDict()
         self._lock = threading.Lock()
         #: Counters for benchmarks and diagnostics.
-        self.hits = 0
-        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -89,12 +87,10 @@ class CommandCache:
         with self._lock:
             aggregate = self._items.pop(aggregate_id.int, None)
         if aggregate is None:
-            self.misses += 1
             return self._load(app, cls, aggregate_id), True
         if not isinstance(aggregate, cls):
             self.give_back(aggregate)
             return app._get(cls, aggregate_id), True  # raises the right error
-        self.hits += 1
         if not catch_up:
             return aggregate, False
         # Events stored since (by another process, or a command that missed the cache). If

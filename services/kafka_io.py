@@ -16,7 +16,7 @@ sequence, and re-publishing from the last recorded position keeps each key in or
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,15 +126,6 @@ class Publisher:
         except (KafkaError, OSError) as error:
             raise KafkaUnavailable(describe(error)) from error
         return InFlight(futures, self._options.ack_timeout_s)
-
-    def publish(self, messages: Sequence[KafkaMessage]) -> None:
-        """Send ``messages`` in order and return once the broker has stored all of them."""
-        sent = self.send(messages)
-        try:
-            self._producer.flush(timeout=self._options.ack_timeout_s)
-        except (KafkaError, OSError) as error:
-            raise KafkaUnavailable(describe(error)) from error
-        sent.wait()
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the producer; every batch still unacknowledged after ``timeout`` is aborted."""

@@ -142,13 +142,6 @@ class Relay:
 
     # Batches: one is built and handed to the producer while the previous one is in flight.
 
-    def publish_batch(self) -> int:
-        """Publish the next batch, wait for it and record its position; returns its size."""
-        self._drain()
-        count = self._step()
-        self._drain()
-        return count
-
     def run_until_caught_up(self) -> int:
         """Publish until nothing is pending; returns the position. Raises KafkaUnavailable."""
         while self._step():
