@@ -21,6 +21,14 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def bearer_token(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if the request has one."""
+    scheme, _, token = (header(scope, b"authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 def replaying(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that hands over ``body`` once, then defers to the client."""
     sent = False
@@ -99,7 +107,7 @@ class Idempotency:
                 scope, receive, send, 400, "bad-idempotency-key", "Malformed Idempotency-Key",
                 f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable characters, "
                 "e.g. a UUID.")
-        owner = await run_in_threadpool(self.owner, scope)
+        owner = self.owner(scope)  # an indexed read, cheap enough for the event loop
         if owner is None:
             return await self.app(scope, receive, send)
         body = await read_body(receive)
@@ -124,11 +132,8 @@ class Idempotency:
 
     def owner(self, scope: Scope) -> str | None:
         """The name of the token the request carries, if it is a valid one."""
-        authorization = header(scope, b"authorization") or ""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        identity = self.runtime.tokens.authenticate(token.strip())
+        token = bearer_token(scope)
+        identity = self.runtime.tokens.authenticate(token) if token else None
         return identity.name if identity else None
 
     async def first_time(self, scope: Scope, receive: Receive, send: Send, owner: str,

@@ -32,11 +32,11 @@ from typing import Any
 
 import orjson
 from fastapi import Response
-from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from projections.views import Views
+from services.api.middleware import bearer_token
 from services.runtime import Runtime
 
 MAX_ENTRIES = 1024
@@ -121,10 +121,5 @@ class CachedReads:
     def authenticated(self, scope: Scope) -> bool:
         """Whether the request carries a valid bearer token (as :mod:`services.api.deps`
         reads it); when not, the app answers, with the right problem."""
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if authorization is None:
-            return False
-        scheme, token = get_authorization_scheme_param(authorization.decode("latin-1"))
-        if scheme.lower() != "bearer" or not token:
-            return False
-        return self.runtime.tokens.authenticate(token) is not None
+        token = bearer_token(scope)
+        return token is not None and self.runtime.tokens.authenticate(token) is not None
