@@ -125,5 +125,5 @@ def test_a_racing_ship_and_schedule_never_leave_a_feature_in_a_shipped_release(
     assert isinstance(results[1], Outcome | DomainError), results
     release, feature = log.get_release(release_id), log.get_feature(feature_id)
     assert release.state == "shipped"
-    assert feature.release_id in (None, release_id)
-    assert (feature.release_id is not None) == (feature_id in release.feature_ids)
+    assert feature.release_id is None  # a proposed feature never ships: it is back in the backlog
+    assert feature_id not in release.feature_ids

@@ -20,7 +20,8 @@ WAIT_S = 10.0  # generous: only reached when something is broken
 
 
 def test_a_write_is_projected_after_notify_and_wait_for_says_so(
-        log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
+        log: DecisionLog, views: Views) -> None:
+    catchup = StoreCatchUp(log, views, poll_interval=3600)  # only notify() can wake it in time
     catchup.start()
     product = a_product(log)
     position = a_feature_position(log, product)
@@ -29,6 +30,7 @@ def test_a_write_is_projected_after_notify_and_wait_for_says_so(
     assert views.wait_for(position, timeout=WAIT_S)
     assert views.position == position
     assert views.roadmap(product) is not None
+    catchup.stop()
 
 
 def test_wait_for_returns_false_when_the_position_is_not_reached_in_time(

@@ -19,6 +19,9 @@ def test_a_rebuild_from_zero_gives_identical_rows(log: DecisionLog, settings: Se
     catchup.run_until_caught_up()
     views.close()
     before = dump(settings.views_path)
+    with sqlite3.connect(settings.views_path) as damage:  # so a rebuild that does nothing fails
+        damage.execute("DELETE FROM audit")
+    damage.close()
 
     rebuild(log, settings.views_path)
 
