@@ -4,6 +4,7 @@ These tests need no broker: messages are built exactly as the relay builds them.
 """
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from contract.roadmap_changes import ROADMAP_TYPES
 from contract.topics import all_topics
 from services.application import DecisionLog
 from services.bootstrap import build_application
+from services.change_requests import ChangeTargetDate, MoveFeature
 from services.settings import Settings
+from tests.decisions.scenario import KIM, PAT, a_roadmap, by
 from tests.kafka.streams import Record, assert_valid, because, roadmap_history, stored_changes
 
 
@@ -42,13 +45,25 @@ def test_every_public_change_type_and_roadmap_change_type_has_a_schema_and_a_sum
         assert f"{roadmap_type}.v1.json" in names
 
 
-#: Change types written by the decisions commands, not by the roadmap history used here.
-NOT_COVERED = ("decision.", "feature.priority_scored")
+def decision_history(app: DecisionLog) -> None:
+    """Every decision change type, and a scored priority."""
+    road = a_roadmap(app)
+    app.score_priority(road.csv, "rice", {"reach": 100, "impact": 2, "confidence": 0.5,
+                                          "effort": 2}, by(PAT))
+    first = road.propose(title="CSV to 2.0")
+    app.accept_decision(first, [MoveFeature(road.csv, road.r2)], actor=KIM)
+    app.reject_decision(road.propose(title="Drop PDF"), by(KIM))
+    app.reverse_decision(first, by(KIM, "The pilot moved."))
+    slip = road.propose(title="Slip 3.0")
+    app.accept_decision(slip, [ChangeTargetDate(road.r3, date(2027, 9, 15))], actor=KIM)
+    replacement = road.propose(title="Slip 3.0 further", supersedes=slip)
+    app.accept_decision(replacement, [ChangeTargetDate(road.r3, date(2027, 9, 30))], actor=KIM)
 
 
 def test_every_message_of_a_full_roadmap_history_matches_its_schemas(store: DecisionLog) -> None:
     product = roadmap_history(store)
     store.retire_product(product, because("Sunset."))
+    decision_history(store)
     checked: set[str] = set()
     for change in stored_changes(store):
         for message in messages_for(change, "pdl"):
@@ -57,8 +72,8 @@ def test_every_message_of_a_full_roadmap_history_matches_its_schemas(store: Deci
                                 json.loads(message.value)))
             checked.add(headers["ce_type"])
             assert message.topic in all_topics("pdl")
-    expected = {f"com.pdl.{t}.v1" for _, t in CHANGE_TYPES.values()
-                if not t.startswith(NOT_COVERED)} | {f"com.pdl.{t}.v1" for t in ROADMAP_TYPES}
+    expected = ({f"com.pdl.{t}.v1" for _, t in CHANGE_TYPES.values()}
+                | {f"com.pdl.{t}.v1" for t in ROADMAP_TYPES})
     assert checked == expected
 
 
