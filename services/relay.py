@@ -25,10 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from contract.changes import change_from_event, is_published
 from contract.cloudevents import KafkaMessage, messages_for
 from contract.topics import all_topics
-from domain.base import DecisionLogAggregate
+from projections.decode import ChangeDecoder
 from services.application import DecisionLog
 from services.bootstrap import build_application
 from services.kafka_io import (
@@ -120,6 +119,8 @@ class Relay:
     def __init__(self, app: DecisionLog, kafka: KafkaSettings, positions: RelayPositions,
                  options: RelayOptions | None = None) -> None:
         self._app = app
+        # Straight from stored JSON to the public Change (the same decoder as the views).
+        self._decode = ChangeDecoder(app.mapper)
         self._kafka = kafka
         self._positions = positions
         self.options = options or RelayOptions()
@@ -179,13 +180,12 @@ class Relay:
         )
         if not notifications:
             return None
-        to_domain_event = self._app.mapper.to_domain_event
         prefix = self._kafka.topic_prefix
         messages: list[KafkaMessage] = []
         for notification in notifications:
-            event = to_domain_event(notification)
-            if isinstance(event, DecisionLogAggregate.Event) and is_published(event):
-                messages += messages_for(change_from_event(event, notification.id), prefix)
+            change = self._decode(notification, notification.id)
+            if change is not None:
+                messages += messages_for(change, prefix)
         # Built whole, then handed over: handing each message over as it is built measured
         # slower (the producer's sender thread and this one contend for the GIL).
         in_flight = self._connected().send(messages) if messages else None
