@@ -21,7 +21,6 @@ from benchmarks.workload import (
     seed_features,
 )
 from services.application import DecisionLog
-from services.group_commit import GroupCommitRecorder
 
 NAME = "command_concurrent"
 TARGET = 10_000
@@ -42,15 +41,15 @@ def run(mode: Mode) -> Result:
         _, solo_ids = seed_features(solo, features)
         topic, state = sample_row(app, command(app, ids[0], 10**7))
         raw = raw_connection(tmp / "raw.db")
-        recorder = app.recorder
-        assert isinstance(recorder, GroupCommitRecorder)
-        batches_before, commands_before = recorder.batches, recorder.commands
+        assert app.batches is not None
+        batches = app.batches.combiner
+        batches_before, commands_before = batches.batches, batches.jobs
         for r in range(ROUNDS):
             raw_seconds += raw_batches(raw, topic, state, per_round)
             ours_seconds += drive(app, ids, per_round, threads, first=r * per_round)
             solo_seconds += drive(solo, solo_ids, per_round, threads, first=r * per_round)
-        mean_batch = ((recorder.commands - commands_before)
-                      / max(1, recorder.batches - batches_before))
+        mean_batch = ((batches.jobs - commands_before)
+                      / max(1, batches.batches - batches_before))
         for closing in (raw, app, solo):
             closing.close()
 

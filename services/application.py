@@ -12,8 +12,15 @@ from datetime import date
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Cache,
+    LRUCache,
+    ProcessingEvent,
+)
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import EnvType
 
 from domain.base import DecisionLogAggregate
 from domain.errors import DomainError, InvalidCommand, RuleViolation
@@ -22,13 +29,15 @@ from domain.product import Product
 from domain.reasons import Reason
 from domain.release import Release
 from services import command_cache
+from services.command_batches import CommandBatches
 from services.decisions import DecisionsMixin
+from services.group_commit import GroupCommitRecorder
 from services.lineage import LineageMixin
 from services.prioritisation import PrioritisationMixin
 from services.workspace import RACE_RETRIES
 
 A = TypeVar("A", bound=DecisionLogAggregate)
-
+T = TypeVar("T")
 
 
 class NotFound(DomainError):
@@ -76,6 +85,19 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
     lineage (:mod:`services.lineage`) and prioritisation (:mod:`services.prioritisation`)."""
 
     name = "DecisionLog"
+
+    #: Environment switch: ``"no"`` runs each command on its caller's thread even with group
+    #: commit (see :mod:`services.command_batches`).
+    COMMAND_BATCHES = "COMMAND_BATCHES"
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        #: Runs commands in batches (when the recorder groups commits, unless switched off).
+        self.batches: CommandBatches | None = None
+        # (Not with snapshots: their recorder would wait for the writer a batch holds.)
+        if isinstance(self.recorder, GroupCommitRecorder) and self.snapshots is None and \
+                self.env.get(self.COMMAND_BATCHES, "yes") != "no":
+            self.batches = CommandBatches(self.recorder, self._forget_cached)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -273,8 +295,29 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
             raise InvalidCommand(message) if referenced else NotFound(message)
         return aggregate
 
+    def _run(self, command: Callable[[], T]) -> T:
+        """Run a whole command (load, decide, save): in the next batch, or now."""
+        return command() if self.batches is None else self.batches.run(command)
+
+    def _forget_cached(self) -> None:
+        """Drop every cached aggregate (after a rolled-back batch)."""
+        cache = command_cache.of(self)
+        if cache is not None:
+            cache.clear()
+        cached = self.repository.cache  # replaced, not cleared: readers may be using it
+        if isinstance(cached, LRUCache):
+            self.repository.cache = LRUCache(maxsize=cached.maxsize)
+        elif cached is not None:
+            self.repository.cache = Cache()
+
     def _change(self, cls: type[A], aggregate_id: UUID, expected_version: int | None,
                 decide: Callable[[A], Sequence[DecisionLogAggregate] | None]) -> Outcome:
+        """Load, check the expected version, decide, save all touched aggregates at once
+        (see :meth:`_change_now`), in the next batch of commands."""
+        return self._run(lambda: self._change_now(cls, aggregate_id, expected_version, decide))
+
+    def _change_now(self, cls: type[A], aggregate_id: UUID, expected_version: int | None,
+                    decide: Callable[[A], Sequence[DecisionLogAggregate] | None]) -> Outcome:
         """Load, check the expected version, decide, save all touched aggregates at once.
 
         ``decide`` mutates the aggregate and may return other aggregates it changed.
@@ -334,6 +377,12 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
             )
 
     def _saved(self, subject: DecisionLogAggregate, *aggregates: DecisionLogAggregate) -> Outcome:
+        """Save ``aggregates`` in one transaction (in the next batch of commands, unless this
+        is already a command of one); the outcome for ``subject``."""
+        return self._run(lambda: self._save_now(subject, *aggregates))
+
+    def _save_now(self, subject: DecisionLogAggregate,
+                  *aggregates: DecisionLogAggregate) -> Outcome:
 
         # What Application.save does, step for step, without its runtime protocol checks
         # (isinstance against typing Protocols, ~15 µs a command): these are our aggregates.

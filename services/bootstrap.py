@@ -4,8 +4,12 @@ Nothing connects to a database or a broker at import time; only :func:`build_app
 and friends do, with explicit arguments.
 """
 
+from typing import Any
+
 from services import fast_codec, group_commit
 from services.application import DecisionLog
+from services.combining import Combiner
+from services.group_commit import GroupCommitRecorder
 from services.settings import Settings
 
 
@@ -21,6 +25,8 @@ def application_env(settings: Settings) -> dict[str, str]:
     }
     if settings.store.group_commit:
         env["APPLICATION_RECORDER_TOPIC"] = group_commit.TOPIC
+        if not settings.store.command_batches:
+            env[DecisionLog.COMMAND_BATCHES] = "no"
     if settings.store.fast_codec:
         env["TRANSCODER_TOPIC"] = fast_codec.TOPIC
     if settings.store.aggregate_cache_size:
@@ -31,9 +37,12 @@ def application_env(settings: Settings) -> dict[str, str]:
 def build_application(settings: Settings) -> DecisionLog:
     """The decision log application on the configured store."""
     app = DecisionLog(env=application_env(settings))
-    group_commit.configure(
-        app.recorder,
-        max_batch=settings.store.group_commit_max_batch,
-        max_wait_ms=settings.store.group_commit_max_wait_ms,
-    )
+    combiners: list[Combiner[Any, Any]] = []
+    if isinstance(app.recorder, GroupCommitRecorder):
+        combiners.append(app.recorder.saves)
+    if app.batches is not None:
+        combiners.append(app.batches.combiner)
+    for combiner in combiners:  # commands run together, and saves committed together
+        combiner.max_batch = settings.store.group_commit_max_batch
+        combiner.max_wait = settings.store.group_commit_max_wait_ms / 1000
     return app

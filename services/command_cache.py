@@ -70,7 +70,6 @@ class CommandCache:
         self.maxsize = maxsize
         self._items: OrderedDict[int, DecisionLogAggregate] = OrderedDict()
         self._lock = threading.Lock()
-        #: Counters for benchmarks and diagnostics.
 
     def __len__(self) -> int:
         return len(self._items)
@@ -114,6 +113,11 @@ class CommandCache:
             if isinstance(aggregate, cls):
                 return aggregate
         return app._get(cls, aggregate_id)
+
+    def clear(self) -> None:
+        """Drop every cached aggregate."""
+        with self._lock:
+            self._items.clear()
 
     def give_back(self, aggregate: DecisionLogAggregate) -> None:
         """Return an aggregate that holds exactly what the store holds at its version.

@@ -13,19 +13,20 @@ lets concurrent ``Application.save`` calls share a commit, without weakening any
 - **Positions**: each command gets the rowids of its own inserts, so ``Recording``
   notification ids (and ``Outcome.position``) are exactly what a solo commit would give.
 
-There is no committer thread. The first waiting caller becomes the *leader*: it takes up to
-``max_batch`` queued commands (its own among them), optionally waits up to ``max_wait`` seconds
-for the batch to fill, commits, hands each caller its outcome, and passes leadership on. While
-a leader's fsync runs, the next batch queues up by itself, so batches grow with the load and a
-lone command is never delayed.
+Saves are combined by :class:`services.combining.Combiner`: there is no committer thread; the
+first waiting caller leads, commits the batch, and passes leadership on, so batches grow with
+the load and a lone command is never delayed.
+
+:meth:`GroupCommitRecorder.transaction` is the other way in: one thread holds a transaction
+open and runs whole commands in it (see :mod:`services.command_batches`, which the application
+uses by default on top of this recorder).
 """
 
 import sqlite3
 import threading
-import time
 import weakref
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -43,6 +44,8 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+from services.combining import Combiner, Job
 
 #: Topic for eventsourcing's ``APPLICATION_RECORDER_TOPIC`` setting.
 TOPIC = "services.group_commit:GroupCommitRecorder"
@@ -69,6 +72,9 @@ def translate(error: BaseException) -> BaseException:
     return error
 
 
+_Row = tuple[str, int, str, bytes]  # originator_id, originator_version, topic, state
+_Inserted = tuple[Sequence[int], BaseException | None]  # positions, or the conflict
+
 #: Fewest one-row commands in a batch for which one ``executemany`` (plus a query for the
 #: highest rowid before and the last one after) beats an ``INSERT`` each.
 _MANY = 4
@@ -76,34 +82,6 @@ _MANY = 4
 
 class _NotConsecutive(Exception):
     """A multi-row insert did not get consecutive rowids: redo the batch row by row."""
-
-
-class _Pending:
-    """One caller's rows waiting for a commit, and then its outcome.
-
-    ``wake`` is held from creation; it is released once, by the leader that commits these rows
-    (the outcome is then set) or by one that hands this caller the leadership (``lead``).
-    """
-
-    __slots__ = ("error", "ids", "lead", "rows", "wake")
-
-    def __init__(self, rows: list[tuple[str, int, str, bytes]]) -> None:
-        self.rows = rows
-        self.ids: Sequence[int] | None = None
-        self.error: BaseException | None = None
-        self.lead = False
-        self.wake = threading.Lock()
-        self.wake.acquire()
-
-    @property
-    def done(self) -> bool:
-        return self.ids is not None or self.error is not None
-
-    def outcome(self) -> Sequence[int]:
-        if self.error is not None:
-            raise self.error
-        assert self.ids is not None
-        return self.ids
 
 
 class _Connections:
@@ -164,20 +142,12 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
     arguments): see :func:`configure`.
     """
 
-    #: Most commands committed in one transaction.
-    max_batch: int = 100
-    #: How long a leader waits for a batch to fill (seconds); 0 commits whatever has queued.
-    max_wait: float = 0.0
-
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
-        self._lock = threading.Lock()
-        self._arrived = threading.Condition(self._lock)  # a command joined the queue
-        self._queue: deque[_Pending] = deque()
-        self._leading = False
-        #: Counters for benchmarks and diagnostics (written by the leader only).
-        self.batches = 0
-        self.commands = 0
+        #: Saves waiting for, or being, committed together (see :mod:`services.combining`).
+        self.saves: Combiner[list[_Row], Sequence[int]] = Combiner(
+            self._commit, _abandoned, max_batch=100, max_wait=0.0)
+        self._open = threading.local()  # this thread's open transaction, if any
         pool = datastore.pool
         self._readers: _Connections | None = None
         self._writers: _Connections | None = None
@@ -199,119 +169,108 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         self._select_statements: dict[tuple[bool, bool, bool, bool], str] = {}
         self._max_rowid_statement = f"SELECT MAX(rowid) FROM {self.events_table_name}"
 
-    @property
-    def queued(self) -> int:
-        """Commands waiting for the next group commit."""
-        with self._lock:
-            return len(self._queue)
-
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Insert ``stored_events`` in the next group commit; return their positions.
 
-        (``kwargs``, e.g. ``tracking=None``, are ignored, as eventsourcing's SQLite
-        application recorder ignores them.)
+        Inside :meth:`transaction` (on this thread) they are inserted into that transaction
+        at once instead. (``kwargs``, e.g. ``tracking=None``, are ignored, as eventsourcing's
+        SQLite application recorder ignores them.)
         """
         if not stored_events:
             return []
         # The rows are made here, by each caller: the leader only executes.
-        pending = _Pending([
+        rows = [
             (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
              s.originator_version, s.topic, s.state)
             for s in stored_events
-        ])
-        with self._lock:
-            self._queue.append(pending)
-            if self.max_wait > 0:
-                self._arrived.notify()  # a leader may be waiting for the batch to fill
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            pending.wake.acquire()  # committed by a leader, or handed the leadership
-            if not pending.lead:
-                return pending.outcome()
-        try:
-            while not pending.done:
-                self._commit(self._next_batch())
-        finally:
-            self._hand_over()
-        return pending.outcome()
+        ]
+        open_transaction: _OpenTransaction | None = getattr(self._open, "transaction", None)
+        if open_transaction is not None:
+            return open_transaction.insert(rows)
+        return self.saves.submit(rows)
 
-    def _hand_over(self) -> None:
-        """Make the oldest waiting caller the leader, or leave no leader if none waits."""
-        with self._lock:
-            if self._queue:
-                successor = self._queue[0]
-                successor.lead = True
-                successor.wake.release()
-            else:
-                self._leading = False
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction for everything this thread saves inside the block.
 
-    def _next_batch(self) -> list[_Pending]:
-        with self._lock:
-            if self.max_wait > 0 and len(self._queue) < self.max_batch:
-                deadline = time.monotonic() + self.max_wait
-                while len(self._queue) < self.max_batch:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not self._arrived.wait(remaining):
-                        break
-            take = min(len(self._queue), self.max_batch)
-            return [self._queue.popleft() for _ in range(take)]
-
-    def _commit(self, batch: list[_Pending]) -> None:
-        """Commit ``batch`` in one transaction and give each command its outcome; never raises."""
-        try:
-            # The pool's writer connection is this process's turn to write (eventsourcing's
-            # writer lock); the transaction runs on the recorder's own writer connection
-            # (statements stay compiled), or on the pool's for an in-memory database.
-            pool = self.datastore.pool
-            pooled = pool.get_connection(is_writer=True)
-            writers = self._writers
-            own = None
+        Inside it, ``insert_events`` on this thread inserts at once (a conflicting save has
+        only its own rows undone and fails alone with ``IntegrityError``, as in a group
+        commit) and ``select_events`` reads through the same connection, so each command
+        sees the ones before it. The transaction commits when the block ends, or is rolled
+        back if the block raises or a database error broke it: then nothing of it is stored.
+        """
+        if getattr(self._open, "transaction", None) is not None:
+            raise ProgrammingError("this thread already holds a transaction open")
+        with self._writer() as connection:
+            cursor = connection.cursor()
+            opened = _OpenTransaction(self, cursor)
             try:
-                own = writers.get() if writers is not None else None
-                connection = own or pooled.cursor().sqlite_cursor.connection
-                inserted = self._transaction(connection, batch)
+                cursor.execute("BEGIN IMMEDIATE")
+                self._open.transaction = opened
+                yield
+                opened.check()
+                connection.commit()
+            except BaseException as error:
+                if connection.in_transaction:
+                    connection.rollback()
+                translated = translate(error)
+                if translated is error:
+                    raise
+                raise translated from error
             finally:
-                if own is not None and writers is not None:
-                    writers.put(own)
-                pool.put_connection(pooled)
-        except BaseException as error:
-            failure = translate(error)
-            for pending in batch:
-                pending.error = failure
-        else:
-            # Outcomes are handed out only now, after the commit: a command that lost a
-            # race must not retry before the winner's events are visible.
-            for pending in batch:
-                ids, conflict = inserted[id(pending)]
-                if conflict is None:
-                    pending.ids = ids
-                else:
-                    pending.error = conflict
+                self._open.transaction = None
+                cursor.close()
+
+    @contextmanager
+    def _writer(self) -> Iterator[sqlite3.Connection]:
+        """This process's turn to write, and the connection to write on.
+
+        The pool's writer connection is the turn (eventsourcing's writer lock); the writing is
+        done on the recorder's own writer connection (statements stay compiled), or on the
+        pool's for an in-memory database.
+        """
+        pool = self.datastore.pool
+        pooled = pool.get_connection(is_writer=True)
+        writers = self._writers
+        own = None
+        try:
+            own = writers.get() if writers is not None else None
+            yield own or pooled.cursor().sqlite_cursor.connection
         finally:
-            for pending in batch:  # whatever happened, no caller is left waiting
-                if not pending.done:
-                    pending.error = OperationalError("group commit abandoned this command")
-            self.batches += 1
-            self.commands += len(batch)
-            for pending in batch:
-                pending.wake.release()
+            if own is not None and writers is not None:
+                writers.put(own)
+            pool.put_connection(pooled)
+
+    def _commit(self, batch: list[Job[list[_Row], Sequence[int]]]) -> None:
+        """Commit the rows of ``batch`` in one transaction and settle each save.
+
+        Raises if the transaction failed: then every save in it fails.
+        """
+        with self._writer() as connection:
+            inserted = self._transaction(connection, [job.payload for job in batch])
+        # Outcomes are handed out only now, after the commit: a command that lost a
+        # race must not retry before the winner's events are visible.
+        for job, (ids, conflict) in zip(batch, inserted, strict=True):
+            if conflict is None:
+                job.succeed(ids)
+            else:
+                job.fail(conflict)
 
     def _transaction(
-        self, connection: sqlite3.Connection, batch: list[_Pending]
-    ) -> dict[int, tuple[Sequence[int], BaseException | None]]:
-        """Insert ``batch`` in one transaction on ``connection`` and commit it."""
+        self, connection: sqlite3.Connection, saves: list[list[_Row]]
+    ) -> list[_Inserted]:
+        """Insert ``saves`` in one transaction on ``connection`` and commit it."""
         cursor = connection.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                inserted = self._insert_batch(cursor, batch)
+                inserted = self._insert_batch(cursor, saves)
             except _NotConsecutive:
                 connection.rollback()
                 cursor.execute("BEGIN IMMEDIATE")
-                inserted = {id(p): self._insert_rows(cursor, p) for p in batch}
+                inserted = [self._insert_rows(cursor, rows) for rows in saves]
             connection.commit()
             return inserted
         except BaseException:
@@ -320,36 +279,34 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         finally:
             cursor.close()
 
-    def _insert_batch(
-        self, cursor: sqlite3.Cursor, batch: list[_Pending]
-    ) -> dict[int, tuple[Sequence[int], BaseException | None]]:
-        """Insert the batch in order: runs of one-row commands with one ``executemany``
-        each, commands of several rows one by one (see :meth:`_insert_rows`); a small batch
-        one command at a time."""
-        if len(batch) < _MANY or sum(len(p.rows) == 1 for p in batch) < _MANY:
+    def _insert_batch(self, cursor: sqlite3.Cursor, saves: list[list[_Row]]) -> list[_Inserted]:
+        """Insert the saves in order: runs of one-row saves with one ``executemany`` each,
+        saves of several rows one by one (see :meth:`_insert_rows`); a small batch one save
+        at a time."""
+        if len(saves) < _MANY or sum(len(rows) == 1 for rows in saves) < _MANY:
             # not worth the two extra queries
-            return {id(p): self._insert_rows(cursor, p) for p in batch}
-        results: dict[int, tuple[Sequence[int], BaseException | None]] = {}
+            return [self._insert_rows(cursor, rows) for rows in saves]
+        results: list[_Inserted] = [([], None)] * len(saves)
         (last,) = cursor.execute(self._max_rowid_statement).fetchone()
         last = last or 0
-        run: list[_Pending] = []
-        for pending in batch:
-            if len(pending.rows) == 1:
-                run.append(pending)
+        run: list[int] = []  # the indexes of consecutive one-row saves
+        for k, rows in enumerate(saves):
+            if len(rows) == 1:
+                run.append(k)
                 continue
-            last = self._insert_run(cursor, run, last, results)
+            last = self._insert_run(cursor, saves, run, last, results)
             run = []
-            results[id(pending)] = self._insert_rows(cursor, pending)
-            if results[id(pending)][1] is None:
-                last = max([last, *results[id(pending)][0]])
-        self._insert_run(cursor, run, last, results)
+            results[k] = ids, conflict = self._insert_rows(cursor, rows)
+            if conflict is None:
+                last = max([last, *ids])
+        self._insert_run(cursor, saves, run, last, results)
         return results
 
     def _insert_run(
-        self, cursor: sqlite3.Cursor, run: list[_Pending], last: int,
-        results: dict[int, tuple[Sequence[int], BaseException | None]],
+        self, cursor: sqlite3.Cursor, saves: list[list[_Row]], run: list[int], last: int,
+        results: list[_Inserted],
     ) -> int:
-        """Insert one row per command of ``run``; a conflicting row fails its command alone.
+        """Insert the one row of each save in ``run``; a conflicting row fails its save alone.
 
         A failed ``INSERT`` undoes only itself and leaves the transaction open, so the rows
         before it stay and ``executemany`` resumes after it. A table without AUTOINCREMENT
@@ -363,7 +320,7 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
             before = connection.total_changes
             failure: sqlite3.IntegrityError | None = None
             try:
-                cursor.executemany(self.insert_events_statement, [p.rows[0] for p in run])
+                cursor.executemany(self.insert_events_statement, [saves[k][0] for k in run])
                 inserted = len(run)
             except sqlite3.IntegrityError as error:
                 if not connection.in_transaction:
@@ -374,31 +331,29 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
                 (newest,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
                 if newest != last + inserted:
                     raise _NotConsecutive
-                for k in range(inserted):
-                    results[id(run[k])] = ([last + 1 + k], None)
+                for n in range(inserted):
+                    results[run[n]] = ([last + 1 + n], None)
                 last = newest
             if failure is None:
                 break
-            results[id(run[inserted])] = ([], translate(failure))
+            results[run[inserted]] = ([], translate(failure))
             run = run[inserted + 1:]
         return last
 
-    def _insert_rows(
-        self, cursor: sqlite3.Cursor, pending: _Pending
-    ) -> tuple[Sequence[int], BaseException | None]:
-        """Insert one command's rows; if they conflict, undo only them and fail only it.
+    def _insert_rows(self, cursor: sqlite3.Cursor, rows: list[_Row]) -> _Inserted:
+        """Insert one save's rows; if they conflict, undo only them and fail only it.
 
         A failed ``INSERT`` undoes itself and leaves the transaction open, so a one-row
-        command needs no savepoint; a command of several rows gets one, so that a conflict
-        on its second row also takes back its first. Any other database error fails the
-        whole batch (the caller rolls it back).
+        save needs no savepoint; a save of several rows gets one, so that a conflict on its
+        second row also takes back its first. Any other database error fails the whole
+        transaction (the caller rolls it back).
         """
-        several = len(pending.rows) > 1
+        several = len(rows) > 1
         if several:
             cursor.execute("SAVEPOINT command")
         ids: list[int] = []
         try:
-            for row in pending.rows:
+            for row in rows:
                 cursor.execute(self.insert_events_statement, row)
                 assert cursor.lastrowid is not None
                 ids.append(cursor.lastrowid)
@@ -427,11 +382,13 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         The same query and result as the library's, minus its per-call connection-pool
         round trip and explicit transaction (a single ``SELECT`` is its own snapshot).
         """
+        open_transaction: _OpenTransaction | None = getattr(self._open, "transaction", None)
         readers = self._readers
-        if readers is None:
+        if readers is None and open_transaction is None:
             return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
         if self.datastore.pool.closed:
-            readers.close()
+            if readers is not None:
+                readers.close()
             raise ConnectionPoolClosedError
         key = (gt is None, lte is None, desc, limit is None)
         statement = self._select_statements.get(key)
@@ -446,13 +403,17 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
             params.append(lte)
         if limit is not None:
             params.append(limit)
-        connection = readers.get()
-        try:
-            rows = connection.execute(statement, params).fetchall()
-        except sqlite3.Error as error:
-            raise translate(error) from error
-        finally:
-            readers.put(connection)
+        if open_transaction is not None:  # see what this transaction wrote so far
+            rows = open_transaction.select(statement, params)
+        else:
+            assert readers is not None
+            connection = readers.get()
+            try:
+                rows = connection.execute(statement, params).fetchall()
+            except sqlite3.Error as error:
+                raise translate(error) from error
+            finally:
+                readers.put(connection)
         convert = self.convert_originator_id
         return [
             StoredEvent(originator_id=convert(row[0]), originator_version=row[1],
@@ -473,8 +434,50 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         return statement
 
 
+class _OpenTransaction:
+    """The transaction a thread holds open (:meth:`GroupCommitRecorder.transaction`)."""
+
+    def __init__(self, recorder: GroupCommitRecorder, cursor: sqlite3.Cursor) -> None:
+        self._recorder = recorder
+        self._cursor = cursor
+        #: The database error that ended the transaction early, if one did.
+        self.broken: BaseException | None = None
+
+    def insert(self, rows: list[_Row]) -> Sequence[int]:
+        """Insert one save's rows now; a conflict undoes only them (``IntegrityError``)."""
+        self.check()
+        try:
+            ids, conflict = self._recorder._insert_rows(self._cursor, rows)
+        except sqlite3.Error as error:  # not a conflict: the transaction cannot go on
+            self.broken = OperationalError(f"The database gave up the transaction: {error}")
+            raise self.broken from error
+        if conflict is not None:
+            raise conflict
+        return ids
+
+    def select(self, statement: str, params: list[Any]) -> list[Any]:
+        self.check()
+        try:
+            return self._cursor.execute(statement, params).fetchall()
+        except sqlite3.Error as error:
+            raise translate(error) from error
+
+    def check(self) -> None:
+        """Raise if the transaction is over: nothing may be written outside it."""
+        if self.broken is None and not self._cursor.connection.in_transaction:
+            self.broken = OperationalError("the transaction was rolled back by the database")
+        if self.broken is not None:
+            raise self.broken
+
+
+def _abandoned(error: BaseException | None) -> BaseException:
+    if error is None:
+        return OperationalError("group commit abandoned this save")
+    return translate(error)
+
+
 def configure(recorder: object, *, max_batch: int, max_wait_ms: float) -> None:
     """Set the batch bounds of ``recorder`` if it is a :class:`GroupCommitRecorder`."""
     if isinstance(recorder, GroupCommitRecorder):
-        recorder.max_batch = max_batch
-        recorder.max_wait = max_wait_ms / 1000
+        recorder.saves.max_batch = max_batch
+        recorder.saves.max_wait = max_wait_ms / 1000

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from services.application import Loader, Outcome
 
 A = TypeVar("A", bound=DecisionLogAggregate)
+T = TypeVar("T")
 
 
 class Host(Protocol):
@@ -28,6 +29,8 @@ class Host(Protocol):
 
     def _get(self, cls: type[A], aggregate_id: UUID, *, referenced: bool = False,
              version: int | None = None) -> A: ...
+
+    def _run(self, command: Callable[[], T]) -> T: ...
 
     def _saved(self, subject: DecisionLogAggregate,
                *aggregates: DecisionLogAggregate) -> Outcome: ...

@@ -19,6 +19,9 @@ class StoreSettings(BaseModel):
     sqlite_path: Path | None = None
     #: Commit concurrent commands together in one transaction (see services/group_commit.py).
     group_commit: bool = True
+    #: With group commit: concurrent commands are run one after another by one thread, in one
+    #: transaction (services/command_batches.py); off: each runs on its caller's thread.
+    command_batches: bool = True
     #: Most commands in one group commit.
     group_commit_max_batch: int = Field(default=100, ge=1, le=10_000)
     #: How long a group commit waits for more commands to join (0: only those already queued).

@@ -45,6 +45,11 @@ class Workspace:
 
 
 def commit(app: Host, build: Callable[[Workspace], DecisionLogAggregate]) -> Outcome:
+    """Build on fresh state and save everything at once, in the next batch of commands."""
+    return app._run(lambda: _commit_now(app, build))
+
+
+def _commit_now(app: Host, build: Callable[[Workspace], DecisionLogAggregate]) -> Outcome:
     """Build on fresh state and save everything at once; a lost race is retried."""
     for _ in range(RACE_RETRIES):
         work = Workspace(app)

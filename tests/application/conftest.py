@@ -1,7 +1,8 @@
 """A real decision log on a SQLite file in the test's temporary folder.
 
-Every application test runs on both SQLite recorders: the group-committing one the
-service uses by default, and eventsourcing's plain one.
+Every application test runs on three stores: the service's default (group commit, commands
+run in batches by one thread), group commit with each command on its caller's thread, and
+eventsourcing's plain SQLite recorder.
 """
 
 from collections.abc import Iterator
@@ -13,10 +14,16 @@ from services.application import DecisionLog
 from services.settings import Settings, StoreSettings
 from tests.support.stores import open_log
 
+MODES = {
+    "batched": StoreSettings(),
+    "group-commit": StoreSettings(command_batches=False),
+    "plain-sqlite": StoreSettings(group_commit=False),
+}
 
-@pytest.fixture(params=[True, False], ids=["group-commit", "plain-sqlite"])
+
+@pytest.fixture(params=list(MODES))
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    return Settings(data_dir=tmp_path, store=StoreSettings(group_commit=request.param))
+    return Settings(data_dir=tmp_path, store=MODES[request.param])
 
 
 @pytest.fixture

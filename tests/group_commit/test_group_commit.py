@@ -127,16 +127,16 @@ def save_in_one_batch(app: DecisionLog, product_id: UUID,
 
     savers = [threading.Thread(target=save, args=("leader", [leader]))]
     savers[0].start()
-    wait_until(lambda: recorder.queued == 0 and recorder._leading)
-    batches_before = recorder.batches
+    wait_until(lambda: recorder.saves.queued == 0 and recorder.saves.leading)
+    batches_before = recorder.saves.batches
     for name, aggregates in saves.items():
         savers.append(threading.Thread(target=save, args=(name, aggregates)))
         savers[-1].start()
-    wait_until(lambda: recorder.queued == len(saves))
+    wait_until(lambda: recorder.saves.queued == len(saves))
     pool.put_connection(writer)
     for saver in savers:
         saver.join()
-    assert recorder.batches - batches_before == 2  # the leader's, then all of ``saves``
+    assert recorder.saves.batches - batches_before == 2  # the leader's, then all of ``saves``
     return results
 
 
@@ -255,7 +255,7 @@ def test_batches_that_wait_to_fill_still_give_every_command_its_own_position(
     store = StoreSettings(group_commit_max_batch=4, group_commit_max_wait_ms=2)
     app = build_application(Settings(data_dir=tmp_path, store=store))
     try:
-        assert isinstance(app.recorder, GroupCommitRecorder) and app.recorder.max_batch == 4
+        assert isinstance(app.recorder, GroupCommitRecorder) and app.recorder.saves.max_batch == 4
         product_id = new_product(app)
         features = [new_feature(app, product_id, k) for k in range(THREADS)]
 

@@ -1,0 +1,139 @@
+"""Combining: work that many threads submit together is done in batches by one of them.
+
+The first waiting submitter becomes the *leader*: it takes up to ``max_batch`` queued jobs (its
+own among them), optionally waits up to ``max_wait`` seconds for the batch to fill, has the
+whole batch done by one call, hands each submitter its outcome, and passes leadership on to the
+oldest waiter. There is no worker thread, and a lone job is never delayed: while a leader works,
+the next batch queues up by itself, so batches grow with the load.
+
+Used twice: by the group-commit recorder (rows from many saves, one transaction) and by the
+application (whole commands run by one thread, one transaction); see
+:mod:`services.group_commit`.
+"""
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+P = TypeVar("P")  # what a job carries to the leader
+R = TypeVar("R")  # what the leader gives back
+
+
+class Job(Generic[P, R]):
+    """One submitter's work waiting in the queue, and then its outcome.
+
+    ``wake`` is held from creation; it is released once, by the leader that did this job (the
+    outcome is then set) or by one that hands this submitter the leadership (``lead``).
+    """
+
+    __slots__ = ("done", "error", "lead", "payload", "result", "wake")
+
+    def __init__(self, payload: P) -> None:
+        self.payload = payload
+        self.result: R | None = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.lead = False
+        self.wake = threading.Lock()
+        self.wake.acquire()
+
+    def succeed(self, result: R) -> None:
+        self.result, self.done = result, True
+
+    def fail(self, error: BaseException) -> None:
+        self.error, self.done = error, True
+
+    def outcome(self) -> R:
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]  # done, so set (R may allow None)
+
+
+class Combiner(Generic[P, R]):
+    """Jobs submitted from many threads, done a batch at a time by ``work``.
+
+    ``work(batch)`` must settle every job of the batch (``succeed`` or ``fail``); a job it
+    leaves unsettled, or every job if it raises, fails with ``abandoned(error)``.
+    """
+
+    def __init__(self, work: Callable[[list[Job[P, R]]], None],
+                 abandoned: Callable[[BaseException | None], BaseException], *,
+                 max_batch: int = 100, max_wait: float = 0.0) -> None:
+        self.work = work
+        self.abandoned = abandoned
+        #: Most jobs in one batch.
+        self.max_batch = max_batch
+        #: How long a leader waits for a batch to fill (seconds); 0 takes whatever has queued.
+        self.max_wait = max_wait
+        #: Counters for benchmarks and diagnostics (written by the leader only).
+        self.batches = 0
+        self.jobs = 0
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # a job joined the queue
+        self._queue: deque[Job[P, R]] = deque()
+        self.leading = False
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for the next batch."""
+        with self._lock:
+            return len(self._queue)
+
+    def submit(self, payload: P) -> R:
+        """Have ``payload`` done in the next batch; its result, or raise its error."""
+        job: Job[P, R] = Job(payload)
+        with self._lock:
+            self._queue.append(job)
+            if self.max_wait > 0:
+                self._arrived.notify()  # a leader may be waiting for the batch to fill
+            lead = not self.leading
+            self.leading = True
+        if not lead:
+            job.wake.acquire()  # done by a leader, or handed the leadership
+            if not job.lead:
+                return job.outcome()
+        try:
+            while not job.done:
+                self._do(self._next_batch())
+        finally:
+            self._hand_over()
+        return job.outcome()
+
+    def _hand_over(self) -> None:
+        """Make the oldest waiting submitter the leader, or leave no leader if none waits."""
+        with self._lock:
+            if self._queue:
+                successor = self._queue[0]
+                successor.lead = True
+                successor.wake.release()
+            else:
+                self.leading = False
+
+    def _next_batch(self) -> list[Job[P, R]]:
+        with self._lock:
+            if self.max_wait > 0 and len(self._queue) < self.max_batch:
+                deadline = time.monotonic() + self.max_wait
+                while len(self._queue) < self.max_batch:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self._arrived.wait(remaining):
+                        break
+            take = min(len(self._queue), self.max_batch)
+            return [self._queue.popleft() for _ in range(take)]
+
+    def _do(self, batch: list[Job[P, R]]) -> None:
+        """Have ``batch`` done and wake its submitters; never raises."""
+        failure: BaseException | None = None
+        try:
+            self.work(batch)
+        except BaseException as error:
+            failure = error
+        finally:
+            for job in batch:  # whatever happened, no submitter is left waiting
+                if failure is not None or not job.done:
+                    job.fail(self.abandoned(failure))
+            self.batches += 1
+            self.jobs += len(batch)
+            for job in batch:
+                job.wake.release()
