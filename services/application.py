@@ -7,7 +7,6 @@ without one, a command that loses a race is simply retried on fresh state.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -33,6 +32,7 @@ from services.command_batches import CommandBatches
 from services.decisions import DecisionsMixin
 from services.group_commit import GroupCommitRecorder
 from services.lineage import LineageMixin
+from services.outcome import Outcome
 from services.prioritisation import PrioritisationMixin
 from services.workspace import RACE_RETRIES
 
@@ -50,15 +50,6 @@ class VersionConflict(DomainError):
     def __init__(self, message: str, current_version: int) -> None:
         super().__init__(message)
         self.current_version = current_version
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a successful command returns: the entity, its new version, its log position."""
-
-    id: UUID
-    version: int
-    position: int
 
 
 class DateAsISO(Transcoding):

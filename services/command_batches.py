@@ -13,18 +13,22 @@ transaction (:meth:`GroupCommitRecorder.transaction`), and commits once:
   command of the batch fails with the database error, and the cached aggregates are dropped
   (they may hold versions that were never stored).
 - **Nested commands** (a command run by a command) run at once, in the same batch.
+- **Idempotency keys**: a command run for a request with an ``Idempotency-Key`` records its
+  outcome in the same transaction, and is not run twice (see :mod:`services.command_keys`).
 """
 
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from services import command_keys
 from services.combining import Combiner, Job
+from services.command_keys import CommandKey
 from services.group_commit import GroupCommitRecorder, translate
 
 T = TypeVar("T")
 
-_Command = Callable[[], Any]
+_Command = tuple[Callable[[], Any], CommandKey | None]
 
 
 class CommandBatches:
@@ -37,21 +41,27 @@ class CommandBatches:
         self._running = threading.local()
         self.combiner: Combiner[_Command, Any] = Combiner(
             self._run_batch, _abandoned, max_batch=max_batch, max_wait=max_wait)
+        with recorder.transaction() as transaction:
+            command_keys.create_tables(transaction)
 
     def run(self, command: Callable[[], T]) -> T:
         """Run ``command`` in the next batch; its result once committed, or raise its error."""
         if getattr(self._running, "batch", False):
             return command()  # run by a command of the batch this thread is running
-        result: T = self.combiner.submit(command)
+        result: T = self.combiner.submit((command, command_keys.take()))
         return result
 
     def _run_batch(self, batch: list[Job[_Command, Any]]) -> None:
         self._running.batch = True
         try:
-            with self._recorder.transaction():
+            with self._recorder.transaction() as transaction:
                 for job in batch:
+                    command, key = job.payload
                     try:
-                        job.succeed(job.payload())
+                        if key is None:
+                            job.succeed(command())
+                        else:
+                            job.succeed(command_keys.run_once(transaction, key, command))
                     except Exception as error:  # the command's own answer
                         job.fail(error)
         except BaseException:

@@ -186,13 +186,13 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
              s.originator_version, s.topic, s.state)
             for s in stored_events
         ]
-        open_transaction: _OpenTransaction | None = getattr(self._open, "transaction", None)
+        open_transaction: OpenTransaction | None = getattr(self._open, "transaction", None)
         if open_transaction is not None:
             return open_transaction.insert(rows)
         return self.saves.submit(rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> Iterator["OpenTransaction"]:
         """One transaction for everything this thread saves inside the block.
 
         Inside it, ``insert_events`` on this thread inserts at once (a conflicting save has
@@ -205,11 +205,11 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
             raise ProgrammingError("this thread already holds a transaction open")
         with self._writer() as connection:
             cursor = connection.cursor()
-            opened = _OpenTransaction(self, cursor)
+            opened = OpenTransaction(self, cursor)
             try:
                 cursor.execute("BEGIN IMMEDIATE")
                 self._open.transaction = opened
-                yield
+                yield opened
                 opened.check()
                 connection.commit()
             except BaseException as error:
@@ -382,7 +382,7 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         The same query and result as the library's, minus its per-call connection-pool
         round trip and explicit transaction (a single ``SELECT`` is its own snapshot).
         """
-        open_transaction: _OpenTransaction | None = getattr(self._open, "transaction", None)
+        open_transaction: OpenTransaction | None = getattr(self._open, "transaction", None)
         readers = self._readers
         if readers is None and open_transaction is None:
             return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
@@ -404,7 +404,7 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         if limit is not None:
             params.append(limit)
         if open_transaction is not None:  # see what this transaction wrote so far
-            rows = open_transaction.select(statement, params)
+            rows = open_transaction.execute(statement, params)
         else:
             assert readers is not None
             connection = readers.get()
@@ -434,7 +434,7 @@ class GroupCommitRecorder(SQLiteApplicationRecorder):
         return statement
 
 
-class _OpenTransaction:
+class OpenTransaction:
     """The transaction a thread holds open (:meth:`GroupCommitRecorder.transaction`)."""
 
     def __init__(self, recorder: GroupCommitRecorder, cursor: sqlite3.Cursor) -> None:
@@ -455,7 +455,8 @@ class _OpenTransaction:
             raise conflict
         return ids
 
-    def select(self, statement: str, params: list[Any]) -> list[Any]:
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one statement in the transaction; the rows it returns."""
         self.check()
         try:
             return self._cursor.execute(statement, params).fetchall()

@@ -6,9 +6,11 @@ is told to retry later. Keys are scoped to the token's name and kept for
 :data:`RETENTION` (24 hours); only successful (2xx) responses are kept, because a refused
 request changed nothing and may simply be sent again.
 
-Crash window: the events of a command are committed before its response is stored here
-(they live in different files). If the process dies in between, the key stays in flight
-until :data:`IN_FLIGHT_LEASE` passes; a retry after that runs the command again.
+Crashes: the events of a command are committed before its response is stored here (they
+live in different files). If the process dies in between, the key stays in flight until
+:data:`IN_FLIGHT_LEASE` passes; a retry after that runs the request again, but its command
+finds the outcome it recorded with its events under the same key (:mod:`services.command_keys`)
+and is not applied twice: the retry gets the original answer.
 """
 
 import hashlib

@@ -65,6 +65,7 @@ def build_runtime(settings: Settings) -> Runtime:
         views=views,
         catchup=StoreCatchUp(app, views),
         tokens=TokenStore(settings.service_db_path),
-        idempotency=IdempotencyStore(settings.service_db_path),
+        idempotency=IdempotencyStore(settings.service_db_path,
+                                     lease=settings.api.idempotency_lease_s),
         relay=build_relay(app, settings),
     )

@@ -56,6 +56,9 @@ class ApiSettings(BaseModel):
 
     #: How long a read with ``?after=POSITION`` waits for the views to catch up.
     read_your_writes_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    #: How long an Idempotency-Key stays claimed by a request that never answered (its
+    #: process may have died); until then a retry gets 409, after it the retry runs.
+    idempotency_lease_s: float = Field(default=60.0, gt=0, le=3600)
 
 
 class Settings(BaseSettings):

@@ -6,6 +6,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services import command_keys
 from services.api.problems import problem_response
 from services.idempotency import Claim, StoredResponse, fingerprint
 from services.runtime import Runtime
@@ -117,7 +118,7 @@ class Idempotency:
         store = self.runtime.idempotency
         claim, stored = await run_in_threadpool(store.claim, owner, key, print_)
         if claim is Claim.claimed:
-            return await self.first_time(scope, request, send, owner, key)
+            return await self.first_time(scope, request, send, owner, key, print_)
         if claim is Claim.replay and stored is not None:
             return await replay(stored, send)
         if claim is Claim.in_flight:
@@ -137,12 +138,13 @@ class Idempotency:
         return identity.name if identity else None
 
     async def first_time(self, scope: Scope, receive: Receive, send: Send, owner: str,
-                         key: str) -> None:
+                         key: str, print_: str) -> None:
         """Run the request; keep its response if it succeeded, free the key if not."""
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
         store = self.runtime.idempotency
         try:
-            await self.app(scope, receive, capturing(send, captured))
+            with command_keys.keyed(owner, key, print_):  # recorded with the command's events
+                await self.app(scope, receive, capturing(send, captured))
         except BaseException:
             await run_in_threadpool(store.release, owner, key)
             raise

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import InvalidCommand, RuleViolation
 from services.application import NotFound, VersionConflict
+from services.command_keys import KeyReused
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:pdl:problem:"
@@ -114,6 +115,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RuleViolation)
     def on_rule(request: Request, exc: RuleViolation) -> JSONResponse:
         return problem_response(409, "rule-violation", "A rule forbids this change", str(exc))
+
+    @app.exception_handler(KeyReused)
+    def on_key_reused(request: Request, exc: KeyReused) -> JSONResponse:
+        return problem_response(422, "idempotency-key-reused", "Idempotency-Key reused",
+                                str(exc))
 
     @app.exception_handler(VersionConflict)
     def on_conflict(request: Request, exc: VersionConflict) -> JSONResponse:

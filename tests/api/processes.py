@@ -37,23 +37,26 @@ def free_port() -> int:
 class Server:
     url: str
     stdout: Path
+    process: subprocess.Popen[bytes]
 
     def printed(self) -> str:
         return self.stdout.read_text()
 
 
 @contextmanager
-def serving(data_dir: Path, logs: Path) -> Iterator[Server]:
-    """``pdl serve`` on ``data_dir`` until the block ends (then a graceful SIGTERM)."""
+def serving(data_dir: Path, logs: Path, **env: str) -> Iterator[Server]:
+    """``pdl serve`` on ``data_dir`` (with ``env`` added) until the block ends (then a
+    graceful SIGTERM, unless the test killed it)."""
     port = free_port()
     logs.mkdir(parents=True, exist_ok=True)
     out, err = logs / f"stdout-{port}.txt", logs / f"stderr-{port}.txt"
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "--data-dir", str(data_dir), "serve",
-             "--port", str(port)], cwd=ROOT, env=environment(), stdout=stdout, stderr=stderr)
+             "--port", str(port)], cwd=ROOT, env=environment(**env), stdout=stdout,
+            stderr=stderr)
     try:
-        server = Server(f"http://127.0.0.1:{port}", out)
+        server = Server(f"http://127.0.0.1:{port}", out, process)
         wait_until_healthy(server, process, err)
         yield server
     finally:

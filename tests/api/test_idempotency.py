@@ -1,7 +1,11 @@
 """Idempotency-Key: a retried POST returns the original response and has no second effect."""
 
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
+
+import pytest
 
 from services.idempotency import Claim, IdempotencyStore, StoredResponse
 from services.runtime import Runtime
@@ -109,3 +113,49 @@ def test_a_key_is_forgotten_after_its_retention(tmp_path: Path) -> None:
 
     assert claim is Claim.claimed
     store.close()
+
+
+def crash_before_the_response_was_stored(runtime: Runtime, owner: str, key: str) -> None:
+    """Leave the service database as a process that died after the command committed and
+    before storing its response leaves it, with the key's lease run out."""
+    with closing(sqlite3.connect(runtime.settings.service_db_path)) as db, db:
+        changed = db.execute(
+            "UPDATE idempotency_keys SET status = NULL, headers = NULL, body = NULL, "
+            "created_at = created_at - 3600 WHERE owner = ? AND key = ?", (owner, key)).rowcount
+    assert changed == 1
+
+
+@pytest.mark.parametrize("request_kind", ["create", "command"])
+def test_a_retry_after_a_crash_between_commit_and_response_gets_the_original_answer(
+        editor: Api, runtime: Runtime, request_kind: str) -> None:
+    if request_kind == "create":
+        path, body = "/products", PRODUCT
+    else:
+        feature = editor.propose(editor.create_product()["id"], "Share roadmaps")["id"]
+        path, body = f"/features/{feature}/requirements", {"text": "CSV", "rationale": "Asked"}
+    first = editor.post(path, body, **{"Idempotency-Key": "k-crash"})
+    crash_before_the_response_was_stored(runtime, "alice", "k-crash")
+    before = runtime.app.event_count()
+
+    retry = editor.post(path, body, **{"Idempotency-Key": "k-crash"})
+
+    assert first.status_code == retry.status_code and retry.status_code in (200, 201)
+    assert retry.json() == first.json()
+    assert retry.headers["ETag"] == first.headers["ETag"]
+    assert "Idempotent-Replayed" not in retry.headers  # it ran again, and changed nothing
+    assert runtime.app.event_count() == before
+
+
+def test_after_a_crash_the_key_still_refuses_a_different_request(
+        editor: Api, runtime: Runtime) -> None:
+    editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-crash-2"})
+    crash_before_the_response_was_stored(runtime, "alice", "k-crash-2")
+    before = runtime.app.event_count()
+
+    other = editor.post("/products", {**PRODUCT, "name": "Other"},
+                        **{"Idempotency-Key": "k-crash-2"})
+
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "already used for a different request" in other.json()["detail"]
+    assert runtime.app.event_count() == before

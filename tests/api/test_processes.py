@@ -1,5 +1,7 @@
 """The service as real processes: first start, restart on the same files, rebuild, CLI."""
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,63 @@ def test_a_rebuild_while_the_server_runs_is_refused_with_a_clear_message(
     assert result.returncode == 1
     assert "in use" in result.stderr and "Stop 'pdl serve' first" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_server_killed_under_keyed_writes_applies_every_retried_request_exactly_once(
+        tmp_path: Path) -> None:
+    # Whether a request dies before its command commits, between its commit and its answer
+    # (the window tests/api/test_idempotency.py sets up exactly), or after, its retry with the
+    # same key must leave it applied once.
+    data, logs, lease = tmp_path / "data", tmp_path / "logs", "0.5"
+    writers, per_writer = 8, 150
+    sent: dict[str, list[str]] = {}  # feature → the keys sent for it (each key is its text)
+    unanswered: list[tuple[str, str]] = []
+    with serving(data, logs, PDL_API__IDEMPOTENCY_LEASE_S=lease) as server, \
+            httpx.Client(base_url=server.url) as http:
+        token = admin_token(server.printed())
+        api = Api(http, token)
+        product = api.create_product()["id"]
+        features = [api.propose(product, f"Feature {n}")["id"] for n in range(writers)]
+        started = threading.Barrier(writers + 1)
+
+        def write(feature: str) -> None:
+            keys = sent[feature] = []
+            with httpx.Client(base_url=server.url, timeout=10) as own:
+                writer = Api(own, token)
+                started.wait()
+                for n in range(per_writer):
+                    key = f"{feature}-{n}"
+                    keys.append(key)
+                    try:
+                        response = writer.post(f"/features/{feature}/requirements",
+                                               {"text": key, "rationale": "Load"},
+                                               **{"Idempotency-Key": key})
+                        assert response.status_code == 200, response.text
+                    except httpx.TransportError:  # the server died: this one is unanswered
+                        unanswered.append((feature, key))
+                        return
+
+        threads = [threading.Thread(target=write, args=(f,)) for f in features]
+        for thread in threads:
+            thread.start()
+        started.wait()
+        time.sleep(0.5)
+        server.process.kill()  # SIGKILL, mid-load
+        for thread in threads:
+            thread.join()
+    assert len(unanswered) == writers  # every writer was cut off mid-request
+
+    with serving(data, logs, PDL_API__IDEMPOTENCY_LEASE_S=lease) as server, \
+            httpx.Client(base_url=server.url) as http:
+        api = Api(http, token)
+        for feature, key in unanswered:  # the client's retry, same key and body
+            while (retry := api.post(f"/features/{feature}/requirements",
+                                     {"text": key, "rationale": "Load"},
+                                     **{"Idempotency-Key": key})).status_code == 409:
+                time.sleep(0.1)  # the dead request's claim: its lease has not run out yet
+            assert retry.status_code == 200, retry.text
+        texts = {f: [r["text"] for r in api.read(f"/features/{f}")["requirements"]]
+                 for f in features}
+
+    for feature in features:
+        assert sorted(texts[feature]) == sorted(sent[feature])  # each once: none lost, none twice
