@@ -33,7 +33,7 @@ from services.decisions import DecisionsMixin
 from services.group_commit import GroupCommitRecorder
 from services.lineage import LineageMixin
 from services.outcome import Outcome
-from services.prioritisation import PrioritisationMixin
+from services.prioritisation import FeatureIndex, PrioritisationMixin
 from services.workspace import RACE_RETRIES
 
 A = TypeVar("A", bound=DecisionLogAggregate)
@@ -83,6 +83,8 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
+        #: Each product's features, for rankings (see :mod:`services.prioritisation`).
+        self.feature_index = FeatureIndex()
         #: Runs commands in batches (when the recorder groups commits, unless switched off).
         self.batches: CommandBatches | None = None
         # (Not with snapshots: their recorder would wait for the writer a batch holds.)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper
 
     from services.application import Loader, Outcome
+    from services.prioritisation import FeatureIndex
 
 A = TypeVar("A", bound=DecisionLogAggregate)
 T = TypeVar("T")
@@ -26,6 +27,7 @@ class Host(Protocol):
     events: EventStore[UUID]
     recorder: ApplicationRecorder
     mapper: Mapper[UUID]
+    feature_index: FeatureIndex
 
     def _get(self, cls: type[A], aggregate_id: UUID, *, referenced: bool = False,
              version: int | None = None) -> A: ...

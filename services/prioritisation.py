@@ -3,6 +3,7 @@ ranked as of any past instant, each priority explained (and a score recomputed).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,7 +55,7 @@ class PrioritisationMixin:
         priority explained and, when it came from a score, recomputed from its inputs."""
         instant = _checked_instant(as_of)
         self._get(Product, product_id)
-        standing = [_as_of(self, i, instant) for i in _feature_ids(self, product_id)]
+        standing = [_as_of(self, i, instant) for i in self.feature_index.of(self, product_id)]
         ranked = sorted((s for s in standing if s and s[0].status not in (REJECTED, SHIPPED)),
                         key=lambda s: (-s[0].priority, s[0].title))
         return [_ranked(rank, feature, last) for rank, (feature, last)
@@ -72,19 +73,38 @@ def _checked_instant(as_of: datetime | None) -> datetime:
     return as_of
 
 
-def _feature_ids(app: Host, product_id: UUID) -> list[UUID]:
-    """Every feature proposed for the product, read from the log's creation events."""
-    topic, ids, start = get_topic(Feature.Created), [], 0
-    while True:
-        page = app.recorder.select_notifications(start, PAGE_SIZE, topics=[topic],
-                                                 inclusive_of_start=False)
-        for notification in page:
-            created = app.mapper.to_domain_event(notification)
-            if getattr(created, "product_id", None) == product_id:
-                ids.append(created.originator_id)
-        if len(page) < PAGE_SIZE:
-            return ids
-        start = page[-1].id
+class FeatureIndex:
+    """Each product's features, from the log's ``Feature.Created`` events, read once.
+
+    The log only grows, so the index remembers the last position it read and each lookup
+    reads only the creations stored since (usually none) instead of the whole log.
+    """
+
+    def __init__(self) -> None:
+        self._features: dict[UUID, list[UUID]] = {}
+        self._read_up_to = 0
+        self._lock = threading.Lock()
+
+    def of(self, app: Host, product_id: UUID) -> list[UUID]:
+        """Every feature proposed for the product, in the order they were proposed."""
+        with self._lock:
+            self._catch_up(app)
+            return list(self._features.get(product_id, ()))
+
+    def _catch_up(self, app: Host) -> None:
+        topic = get_topic(Feature.Created)
+        while True:
+            page = app.recorder.select_notifications(self._read_up_to, PAGE_SIZE,
+                                                     topics=[topic], inclusive_of_start=False)
+            for notification in page:
+                created = app.mapper.to_domain_event(notification)
+                product = getattr(created, "product_id", None)
+                if isinstance(product, UUID):
+                    self._features.setdefault(product, []).append(created.originator_id)
+            if page:
+                self._read_up_to = page[-1].id
+            if len(page) < PAGE_SIZE:
+                return
 
 
 def _as_of(app: Host, feature_id: UUID, instant: datetime) -> tuple[Feature, Any] | None:

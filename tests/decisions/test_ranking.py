@@ -74,6 +74,19 @@ def test_a_ranking_before_a_feature_existed_leaves_it_out(log: DecisionLog,
         "CSV export", "PDF export"]
 
 
+def test_a_feature_proposed_after_a_ranking_is_in_the_next_one(log: DecisionLog,
+                                                               time: SimulatedClock) -> None:
+    road = a_roadmap(log)
+    before = [r.title for r in log.rank_features(road.product)]
+    feature(log, road.product, "Search")
+    other = a_roadmap(log)  # another product's feature is not this product's
+    feature(log, other.product, "Sharing")
+
+    after = [r.title for r in log.rank_features(road.product)]
+
+    assert sorted(after) == sorted([*before, "Search"])
+
+
 def test_rejected_and_shipped_features_are_not_ranked(log: DecisionLog,
                                                       time: SimulatedClock) -> None:
     road = a_roadmap(log)
