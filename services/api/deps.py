@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from projections.views import Views
+from services.api.middleware import identity_of
 from services.api.problems import Problem
 from services.api.read_cache import Key, ReadCache, request_key
 from services.auth import Identity, Role
@@ -44,13 +45,13 @@ def unauthorized(detail: str) -> Problem:
                    {"WWW-Authenticate": 'Bearer realm="pdl"'})
 
 
-def caller(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None) -> Identity:
+def caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Identity:
     """The identity behind the request's bearer token (a lookup that never waits for a
-    writer: see :class:`services.auth.TokenStore`)."""
+    writer, see :class:`services.auth.TokenStore`; done once per request)."""
     if credentials is None:
         raise unauthorized("Send 'Authorization: Bearer <token>'; create a token with "
                            "'pdl token create --name NAME --role ROLE'.")
-    identity = runtime.tokens.authenticate(credentials.credentials)
+    identity = identity_of(runtime_of(request), request.scope, credentials.credentials)
     if identity is None:
         raise unauthorized("That bearer token is not valid (unknown or revoked).")
     return identity
@@ -60,7 +61,7 @@ def require(role: Role) -> Callable[..., Awaitable[Identity]]:
     """A dependency admitting callers whose role includes ``role``."""
 
     async def check(request: Request, credentials: Credentials) -> Identity:
-        identity = caller(runtime_of(request), credentials)
+        identity = caller(request, credentials)
         if not identity.role.allows(role):
             raise Problem(403, "forbidden", "Not allowed",
                           f"Token '{identity.name}' has role {identity.role.value}; "

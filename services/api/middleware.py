@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services import command_keys
 from services.api.problems import problem_response
+from services.auth import Identity
 from services.idempotency import Claim, StoredResponse, fingerprint
 from services.runtime import Runtime
 
@@ -28,6 +29,21 @@ def bearer_token(scope: Scope) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+_IDENTITY = "pdl.identity"  # the scope key where a request's token lookup is kept
+
+
+def identity_of(runtime: Runtime, scope: Scope, token: str) -> Identity | None:
+    """The identity behind ``token``, looked up once per request: the middlewares and the
+    route's dependency share the answer through the request's scope."""
+    known = scope.get(_IDENTITY)
+    if known is not None and known[0] == token:
+        identity: Identity | None = known[1]
+        return identity
+    identity = runtime.tokens.authenticate(token)
+    scope[_IDENTITY] = (token, identity)
+    return identity
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -134,7 +150,7 @@ class Idempotency:
     def owner(self, scope: Scope) -> str | None:
         """The name of the token the request carries, if it is a valid one."""
         token = bearer_token(scope)
-        identity = self.runtime.tokens.authenticate(token) if token else None
+        identity = identity_of(self.runtime, scope, token) if token else None
         return identity.name if identity else None
 
     async def first_time(self, scope: Scope, receive: Receive, send: Send, owner: str,

@@ -36,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from projections.views import Views
-from services.api.middleware import bearer_token
+from services.api.middleware import bearer_token, identity_of
 from services.runtime import Runtime
 
 MAX_ENTRIES = 1024
@@ -122,4 +122,4 @@ class CachedReads:
         """Whether the request carries a valid bearer token (as :mod:`services.api.deps`
         reads it); when not, the app answers, with the right problem."""
         token = bearer_token(scope)
-        return token is not None and self.runtime.tokens.authenticate(token) is not None
+        return token is not None and identity_of(self.runtime, scope, token) is not None
