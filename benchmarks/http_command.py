@@ -17,15 +17,6 @@ BODY = json.dumps({"priority": 0, "rationale": "Customer interviews moved this u
                    "evidence": ["https://example.com/research/42"]}).replace("0,", "{n},", 1)
 
 
-def unavailable() -> str | None:
-    try:
-        import services.api.app
-        import services.runtime  # noqa: F401
-    except ImportError as error:
-        return f"HTTP app not built yet ({error})"
-    return None
-
-
 def run(mode: Mode) -> Result:
     features = sizes(mode, smoke=20, quick=500, full=2000)
     with scratch_dir() as tmp:

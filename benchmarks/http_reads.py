@@ -22,15 +22,6 @@ NAME = "http_reads"
 TARGET = 0.8
 
 
-def unavailable() -> str | None:
-    try:
-        import projections.views  # noqa: F401
-        import services.api.app  # noqa: F401
-    except ImportError as error:
-        return f"HTTP app or views not built yet ({error})"
-    return None
-
-
 def run(mode: Mode) -> Result:
     with scratch_dir() as tmp:
         token, paths = seed(tmp / "ours")

@@ -26,15 +26,6 @@ THREADS = 8
 P50_MS, P99_MS = 20, 100
 
 
-def unavailable() -> str | None:
-    try:
-        import projections.catchup
-        import projections.views  # noqa: F401
-    except ImportError as error:
-        return f"views not built yet ({error})"
-    return None
-
-
 def run(mode: Mode) -> Result:
     per_thread = sizes(mode, smoke=20, quick=300, full=1500)
     with scratch_dir() as tmp:
