@@ -105,17 +105,23 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
 
     def propose_feature(self, product_id: UUID, *, actor: str, **details: Any) -> Outcome:
         """Propose a feature for an active product."""
-        product = self._get(Product, product_id)
-        product.ensure_active()
-        feature = Feature.propose(product_id=product_id, actor=actor, **details)
-        return self._saved(feature, feature)
+
+        def propose() -> Outcome:
+            self._get(Product, product_id).ensure_active()
+            feature = Feature.propose(product_id=product_id, actor=actor, **details)
+            return self._saved(feature, feature)
+
+        return self._run(propose)  # checked in the batch: no retirement can slip in between
 
     def plan_release(self, product_id: UUID, *, actor: str, **details: Any) -> Outcome:
         """Plan a release of an active product."""
-        product = self._get(Product, product_id)
-        product.ensure_active()
-        release = Release.plan(product_id=product_id, actor=actor, **details)
-        return self._saved(release, release)
+
+        def plan() -> Outcome:
+            self._get(Product, product_id).ensure_active()
+            release = Release.plan(product_id=product_id, actor=actor, **details)
+            return self._saved(release, release)
+
+        return self._run(plan)  # checked in the batch: no retirement can slip in between
 
     # Product commands
 

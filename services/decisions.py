@@ -53,15 +53,19 @@ class DecisionsMixin:
                          **details: Any) -> Outcome:
         """Propose a decision about an active product; ``details`` are the fields of
         :meth:`Decision.propose` (``supersedes`` names an accepted decision it will replace)."""
-        self._get(Product, product_id).ensure_active()
-        if details.get("reverses") is not None:
-            _in_force(self._get(Decision, details["reverses"], referenced=True), product_id,
-                      "reversed")
-        if details.get("supersedes") is not None:
-            _in_force(self._get(Decision, details["supersedes"], referenced=True), product_id,
-                      "superseded")
-        decision = Decision.propose(product_id=product_id, actor=actor, **details)
-        return self._saved(decision, decision)
+
+        def propose() -> Outcome:
+            self._get(Product, product_id).ensure_active()
+            if details.get("reverses") is not None:
+                _in_force(self._get(Decision, details["reverses"], referenced=True),
+                          product_id, "reversed")
+            if details.get("supersedes") is not None:
+                _in_force(self._get(Decision, details["supersedes"], referenced=True),
+                          product_id, "superseded")
+            decision = Decision.propose(product_id=product_id, actor=actor, **details)
+            return self._saved(decision, decision)
+
+        return self._run(propose)  # checked in the batch: nothing can change in between
 
     def accept_decision(self: Host, decision_id: UUID, changes: Sequence[ChangeRequest],
                         actor: str, expected_version: int | None = None) -> Outcome:

@@ -4,13 +4,14 @@ transaction, with the answers each would get alone (services/command_batches.py)
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import OperationalError
 
+from domain.clock import use_clock
 from domain.errors import DomainError
 from services.application import DecisionLog, Outcome, VersionConflict
 from services.group_commit import GroupCommitRecorder
@@ -186,3 +187,43 @@ def test_many_threads_in_one_or_two_processes_lose_no_change(
         count = 1 + per_thread * threads // len(features)
         assert stored_versions(apps[0], feature) == list(range(1, count + 1))
         assert len(apps[-1].get_feature(feature).requirements) == count - 1
+
+
+def test_a_feature_is_never_proposed_for_a_product_after_it_was_retired(
+    open_log: OpenLog,
+) -> None:
+    app = open_log()
+    product_id = new_product(app)
+    checked, retired = threading.Event(), threading.Event()
+    calls = iter(range(1_000_000))
+
+    def clock() -> datetime:
+        """The first event made (the proposal's, after its product check) waits for the
+        retirement to land, or gives up after a second if it cannot land meanwhile."""
+        if next(calls) == 0:
+            checked.set()
+            retired.wait(timeout=1.0)
+        return datetime.now(tz=UTC)
+
+    results: dict[str, Any] = {}
+    with use_clock(clock):
+        proposer = threading.Thread(target=lambda: results.update(
+            proposal=attempt(lambda: app.propose_feature(
+                product_id, actor="pm", title="Late", problem="Slow.", business_value="Time.",
+                benefit="Faster."))))
+        proposer.start()
+        checked.wait(timeout=10)
+        results["retirement"] = app.retire_product(product_id, REASON)
+        retired.set()
+        proposer.join()
+
+    proposal, retirement = results["proposal"], results["retirement"]
+    assert isinstance(retirement, Outcome)
+    assert isinstance(proposal, DomainError) or proposal.position < retirement.position, results
+
+
+def attempt(command: Callable[[], Any]) -> Any:
+    try:
+        return command()
+    except DomainError as error:
+        return error
