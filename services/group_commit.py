@@ -138,8 +138,8 @@ class _Connections:
 class GroupCommitRecorder(SQLiteApplicationRecorder):
     """An SQLite application recorder whose concurrent ``insert_events`` share commits.
 
-    Configure after construction (eventsourcing builds recorders from a topic, without
-    arguments): see :func:`configure`.
+    Its batch bounds are set after construction (eventsourcing builds recorders from a
+    topic, without arguments) on :attr:`saves`: see :func:`services.bootstrap.build_application`.
     """
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
@@ -475,10 +475,3 @@ def _abandoned(error: BaseException | None) -> BaseException:
     if error is None:
         return OperationalError("group commit abandoned this save")
     return translate(error)
-
-
-def configure(recorder: object, *, max_batch: int, max_wait_ms: float) -> None:
-    """Set the batch bounds of ``recorder`` if it is a :class:`GroupCommitRecorder`."""
-    if isinstance(recorder, GroupCommitRecorder):
-        recorder.saves.max_batch = max_batch
-        recorder.saves.max_wait = max_wait_ms / 1000
