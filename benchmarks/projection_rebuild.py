@@ -10,6 +10,7 @@ import sqlite3
 from benchmarks.harness import Measure, Mode, PeakRSS, Result, sizes, stopwatch
 from benchmarks.history import write_history
 from benchmarks.workload import open_app, scratch_dir
+from projections.rebuild import rebuild
 
 NAME = "projection_rebuild"
 TARGET = 0.3
@@ -17,17 +18,7 @@ TARGET_MB_PER_MILLION = 50
 PAGE = 1000
 
 
-def unavailable() -> str | None:
-    try:
-        import projections.rebuild  # noqa: F401
-    except ImportError as error:
-        return f"projections not built yet ({error})"
-    return None
-
-
 def run(mode: Mode) -> Result:
-    from projections.rebuild import rebuild
-
     wanted = sizes(mode, smoke=2_000, quick=100_000, full=1_000_000)
     with scratch_dir() as tmp:
         app = open_app(tmp)

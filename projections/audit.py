@@ -23,7 +23,7 @@ from projections.summaries import Names, describe
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL,
     position INTEGER,
     occurred_at TEXT NOT NULL,
     actor TEXT NOT NULL,
@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS audit (
     decision_id TEXT,
     data TEXT NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS audit_event_id ON audit (event_id);
 CREATE INDEX IF NOT EXISTS audit_product ON audit (product_id, seq);
 CREATE INDEX IF NOT EXISTS audit_entity ON audit (entity_id, entity_version);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, seq);
@@ -50,9 +51,11 @@ COLUMNS = ("seq", "event_id", "position", "occurred_at", "actor", "entity_type",
            "entity_version", "product_id", "type", "rationale", "evidence", "decision_id", "data")
 
 
+#: For a table known to hold none of the rows yet (a rebuild, before the index on
+#: ``event_id`` is made: making it then fails loudly on a repeated ``event_id``).
+APPEND = f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 # Only a repeated event_id is a duplicate: any other conflict (e.g. on seq) must fail loudly.
-INSERT = (f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-          "ON CONFLICT (event_id) DO NOTHING")
+INSERT = f"{APPEND} ON CONFLICT (event_id) DO NOTHING"
 
 
 def record(conn: sqlite3.Connection, change: Change) -> bool:

@@ -3,14 +3,14 @@
 ``change_from_event(app.mapper.to_domain_event(n))`` decodes the JSON with a Python hook
 called for every object, turns ids, instants and dates into objects, builds the domain event,
 and then turns those objects back into text for the change. :class:`ChangeDecoder` parses
-the JSON in C alone and turns the library's ``{"_type_": ..., "_data_": ...}`` values straight
-into the text a change holds. It gives exactly the same :class:`Change`
+the JSON in C alone (orjson) and turns the library's ``{"_type_": ..., "_data_": ...}`` values
+straight into the text a change holds. It gives exactly the same :class:`Change`
 (``tests/projections/test_decode.py`` checks every change type); whatever it does not know
 for certain to be the same (a cipher or compressor, a non-JSON transcoder, an event class
-with upcasting, a transcoding or an envelope value of another shape) takes the library path.
+with upcasting, a transcoding or an envelope value of another shape, JSON that orjson reads
+differently from :mod:`json`) takes the library path.
 """
 
-import json
 import logging
 import re
 from datetime import date, datetime
@@ -18,10 +18,12 @@ from hashlib import sha1
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import (
     DatetimeAsISO,
     JSONTranscoder,
     Mapper,
+    Notification,
     StoredEvent,
     UUIDAsHex,
 )
@@ -34,6 +36,7 @@ from contract.changes import (
     Change,
     change_from_event,
 )
+from projections.intervals import FIXED_WIDTH_UTC
 from services.application import DateAsISO
 
 log = logging.getLogger(__name__)
@@ -43,29 +46,48 @@ class _Slow(Exception):
     """Not certainly decoded as the library would: take the library's path."""
 
 
-def _uuid(data: Any) -> str:
-    """``str(UUID(data))``; the library stores ``uuid.hex``, which only needs hyphens."""
-    if len(data) == 32 and _HEX32.fullmatch(data):
-        return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
-    return str(UUID(data))
+def _uuid(data: str) -> str:
+    """``str(UUID(data))``; the library stores ``uuid.hex``, which only needs hyphens.
+
+    The same few ids (products, releases, features) come back in event after event, so
+    their text is remembered, up to a bound.
+    """
+    text = _UUID_TEXTS.get(data)
+    if text is None:
+        if len(data) == 32 and _HEX32.fullmatch(data):
+            text = f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
+        else:
+            text = str(UUID(data))
+        if len(_UUID_TEXTS) >= _UUID_TEXTS_KEPT:
+            _UUID_TEXTS.clear()
+        _UUID_TEXTS[data] = text
+    return text
 
 
 _HEX32 = re.compile("[0-9a-f]{32}")
-_NAMESPACE = EVENT_ID_NAMESPACE.bytes
-_VERSION_5 = ~(0xC000 << 48) & ~(0xF000 << 64)
-_VARIANT_VERSION_5 = (0x8000 << 48) | (5 << 76)
+_UUID_TEXTS: dict[str, str] = {}
+_UUID_TEXTS_KEPT = 10_000
+#: SHA-1 after the namespace: each event id only hashes its own name on top of it.
+_NAMESPACED = sha1(EVENT_ID_NAMESPACE.bytes, usedforsecurity=False)
 
 
 def _event_id(entity_id: str, version: int) -> str:
     """``str(contract.changes.event_id(UUID(entity_id), version))`` (``uuid.uuid5``, inlined),
     for an ``entity_id`` that is ``str`` of a UUID."""
-    digest = sha1(_NAMESPACE + f"{entity_id}:{version}".encode(), usedforsecurity=False).digest()
-    h = "%032x" % (int.from_bytes(digest[:16], "big") & _VERSION_5 | _VARIANT_VERSION_5)
+    hashed = _NAMESPACED.copy()
+    hashed.update(f"{entity_id}:{version}".encode())
+    digest = bytearray(hashed.digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50  # version 5
+    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = digest.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _datetime(data: Any) -> str:
-    return datetime.fromisoformat(data).isoformat()
+    parsed = datetime.fromisoformat(data)
+    if parsed.microsecond and FIXED_WIDTH_UTC.fullmatch(data):
+        return data  # already what isoformat() gives (it omits zero microseconds)
+    return parsed.isoformat()
 
 
 def _date(data: Any) -> str:
@@ -98,7 +120,18 @@ class ChangeDecoder:
         self._topics: dict[str, tuple[str, str] | None] = {}
 
     def __call__(self, notification: StoredEvent, position: int) -> Change | None:
-        topic = notification.topic
+        return self.decode(position, notification.originator_id,
+                           notification.originator_version, notification.topic,
+                           notification.state)
+
+    def decode(self, position: int, originator_id: UUID | str, version: int, topic: str,
+               state: bytes) -> Change | None:
+        """The stored event given by its columns, as :meth:`__call__` decodes it.
+
+        ``originator_id`` is a UUID, or the text a SQLite store keeps for one (``uuid.hex``,
+        when its ids are UUIDs): a rebuild reads the rows themselves, without the library
+        making a UUID and a notification of each (see :mod:`projections.rebuild`).
+        """
         try:
             kind = self._topics[topic]
         except KeyError:
@@ -108,10 +141,14 @@ class ChangeDecoder:
             return None
         if kind is not None:
             try:
-                return self._fast_change(notification, position, kind)
+                return self._fast_change(position, originator_id, version, state, kind)
             except _Slow:
                 pass
-        return self._slow_change(notification, position)
+        if type(originator_id) is str:
+            originator_id = UUID(originator_id)
+        return self._slow_change(Notification(id=position, originator_id=originator_id,
+                                              originator_version=version, topic=topic,
+                                              state=state), position)
 
     def _kind(self, topic: str) -> tuple[str, str] | None:
         cls = resolve_topic(topic)
@@ -129,15 +166,15 @@ class ChangeDecoder:
             return None
         return change_from_event(event, position)  # type: ignore[arg-type]
 
-    def _fast_change(self, notification: StoredEvent, position: int,
-                     kind: tuple[str, str]) -> Change:
-        state = json.loads(notification.state.decode("utf8"))
+    def _fast_change(self, position: int, originator_id: UUID | str, version: int,
+                     stored: bytes, kind: tuple[str, str]) -> Change:
+        try:
+            state = orjson.loads(stored)
+        except orjson.JSONDecodeError:
+            raise _Slow from None  # e.g. NaN, which json reads and orjson refuses
         if type(state) is not dict or "class_version" in state:
             raise _Slow
-        entity_id = notification.originator_id
-        if type(entity_id) is not UUID:
-            raise _Slow
-        version = notification.originator_version
+        entity = _entity_text(originator_id)
         as_text = self._as_text
         text = self._text
         timestamp = state.get("timestamp")
@@ -148,13 +185,12 @@ class ChangeDecoder:
         rationale = state.get("rationale", "")
         evidence = state.get("evidence", [])
         if type(actor) is not str or type(rationale) is not str or type(evidence) is not list \
-                or any(type(e) is not str for e in evidence):
+                or not _ONLY_TEXT.issuperset(map(type, evidence)):
             raise _Slow
         product = (_id_text(state["product_id"], as_text) if "product_id" in state
                    else None)  # only a product's creation lacks it
         decision_id = state.get("decision_id")
         decision = _id_text(decision_id, as_text) if decision_id else None
-        entity = str(entity_id)
         return Change(
             event_id=_event_id(entity, version),
             type=kind[1],
@@ -167,7 +203,8 @@ class ChangeDecoder:
             rationale=rationale,
             evidence=evidence,
             decision_id=decision,
-            data={k: text(v) for k, v in state.items() if k not in ENVELOPE_FIELDS},
+            data={k: v if type(v) in _SAME else text(v)
+                  for k, v in state.items() if k not in ENVELOPE_FIELDS},
             log_position=position,
         )
 
@@ -183,7 +220,28 @@ class ChangeDecoder:
             return {k: self._text(v) for k, v in value.items()}
         if t is list:
             return [self._text(v) for v in value]
+        if t is float and not -_BEYOND_64_BITS < value < _BEYOND_64_BITS:
+            # orjson reads an integer too large for 64 bits as a float; json as an int.
+            raise _Slow
         return value
+
+
+#: JSON values that decode to themselves (floats are checked by ``ChangeDecoder._text``).
+_SAME = frozenset({str, int, bool, type(None)})
+_ONLY_TEXT = frozenset({str})
+_BEYOND_64_BITS = 2.0**63
+
+
+def _entity_text(originator_id: UUID | str) -> str:
+    """``str(UUID)`` of an originator id given as a UUID or as the store's ``uuid.hex``."""
+    if type(originator_id) is str:
+        try:
+            return _uuid(originator_id)
+        except ValueError:
+            raise _Slow from None  # not a UUID: the library decides what that means
+    if type(originator_id) is UUID:
+        return str(originator_id)
+    raise _Slow
 
 
 def _known(transcoding: Any) -> bool:

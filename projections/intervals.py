@@ -14,6 +14,7 @@ read, not on the length of their history.
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ State = dict[str, Any]
 Transition = Callable[[State, Change], State]
 
 BOOKKEEPING = ("entity_id", "entity_version", "product_id", "valid_from", "valid_to")
+#: Where ``valid_to`` is in a row (``BOOKKEEPING`` then the table's columns).
+VALID_TO = BOOKKEEPING.index("valid_to")
+#: What :func:`instant` gives (and ``isoformat()`` of a UTC instant with microseconds): text
+#: of this shape that parses is already its own ``instant``.
+FIXED_WIDTH_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ CREATE INDEX IF NOT EXISTS {self.name}_history
 
 def instant(value: str | datetime) -> str:
     """A UTC instant as fixed-width ISO text, so that text order is time order in SQL."""
+    if type(value) is str and FIXED_WIDTH_UTC.fullmatch(value):
+        datetime.fromisoformat(value)  # only to refuse what is not an instant, as below
+        return value  # already what the conversion below gives
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # naive instants are taken as UTC
@@ -153,27 +162,38 @@ class Batch:
         if current is None and not creates:
             log.warning("Ignoring %s for unknown %s %s", change.type, table.name, entity_id)
             return False
-        state = transition(current[2] if current is not None else {}, change)
+        previous = _previous_state(table, current)
+        state = transition(previous, change)
         if at is None:
             at = instant(change.occurred_at)
+        pending = None
         if current is not None:
             if current[1] > at:
                 at = current[1]
             pending = current[3]
-            if pending is None:
-                self._closes[table.name].append((at, entity_id))
-            else:
-                pending[4] = at
-        json_columns = table.json_columns
-        row = [entity_id, change.entity_version, change.product_id, at, None]
-        if json_columns:
-            row += [dumps_sorted(state.get(c)) if c in json_columns
-                    else state.get(c) for c in table.columns]
-        else:
-            row += [state.get(c) for c in table.columns]
-        self._rows[table.name].append(row)
-        known[entity_id] = [change.entity_version, at, state, row]
+            self._close(table.name, entity_id, pending, at)
+        row = [entity_id, change.entity_version, change.product_id, at, None,
+               *_values(table, state, previous, pending)]
+        self._open(table.name, row)
+        known[entity_id] = [change.entity_version, at, self._kept(state), row]
         return True
+
+    def _kept(self, state: State) -> State | None:
+        """What to remember of an entity's new state: all of it; None to decode it from its
+        pending row when needed (see :func:`_previous_state`)."""
+        return state
+
+    def _close(self, name: str, entity_id: str, pending: list[Any] | None, at: str) -> None:
+        """End the current row of ``entity_id`` at ``at``: in the row still to be inserted,
+        or by an ``UPDATE`` of the stored one."""
+        if pending is None:
+            self._closes[name].append((at, entity_id))
+        else:
+            pending[VALID_TO] = at
+
+    def _open(self, name: str, row: list[Any]) -> None:
+        """Insert ``row``, the entity's new current row, when the batch is flushed."""
+        self._rows[name].append(row)
 
     def flush(self) -> None:
         """Write what the batch changed: close superseded rows, insert the new ones."""
@@ -196,11 +216,100 @@ class Batch:
             rows.clear()
 
 
+class FirstPass(Batch):
+    """:class:`Batch` for tables that start empty and are fed the whole log in order (a
+    rebuild): the same rows, each written once, by ``INSERT`` only.
+
+    Every entity's current row stays in memory (a few thousand entities, not the history)
+    and is inserted once a later change closes it; :meth:`finish` inserts the rows still
+    open. Each row keeps the row id the incremental path gives it (the order in which rows
+    were opened, per table), so the tables are the same row for row, row ids included.
+    Nothing is read back: the tables need no index but their primary keys while loading.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        self._next_rowid: dict[str, int] = {}
+
+    def load(self, table: EntityTable, entity_ids: Iterable[str]) -> None:
+        """Nothing is stored yet: entities not seen in this pass have no row."""
+        known = self._known(table)
+        for entity_id in entity_ids:
+            known.setdefault(entity_id, None)
+
+    def _close(self, name: str, entity_id: str, pending: list[Any] | None, at: str) -> None:
+        assert pending is not None, "a first pass keeps every current row"
+        pending[VALID_TO] = at
+        self._rows[name].append(pending)
+
+    def _kept(self, state: State) -> None:
+        # Every entity's row stays in memory until it is closed: its state is not kept as
+        # well (that about halves the memory), but decoded from the row at its next change.
+        return None
+
+    def _open(self, name: str, row: list[Any]) -> None:
+        rowid = self._next_rowid.get(name, 1)
+        self._next_rowid[name] = rowid + 1
+        row.append(rowid)  # after the columns: see _insert_sql(with_rowid=True)
+
+    def flush(self) -> None:
+        """Insert the rows closed since the last flush; open ones stay in memory."""
+        for name, rows in self._rows.items():
+            if rows:
+                self.conn.executemany(_insert_sql(self._tables[name], with_rowid=True), rows)
+                rows.clear()
+
+    def finish(self) -> None:
+        """Insert every row still open: each entity's current row."""
+        self.flush()
+        for name, known in self._current.items():
+            self._rows[name].extend(current[3] for current in known.values()
+                                    if current is not None)
+        self.flush()
+
+
 _LOAD_CHUNK = 500
 
 
-def _insert_sql(table: EntityTable) -> str:
-    names = (*BOOKKEEPING, *table.columns)
+def _previous_state(table: EntityTable, current: list[Any] | None) -> State:
+    """An entity's state before a change: ``{}`` before its creation, the state remembered,
+    or else the state its pending row (``current[3]``) holds."""
+    if current is None:
+        return {}
+    if current[2] is not None:
+        return current[2]
+    # A first pass's row ends with its row id, after the columns.
+    state = dict(zip(table.columns, current[3][len(BOOKKEEPING):], strict=False))
+    for column in table.json_columns:
+        state[column] = json.loads(state[column])
+    return state
+
+
+def _values(table: EntityTable, state: State, previous: State,
+            pending: list[Any] | None) -> list[Any]:
+    """The column values of ``state``, JSON columns as text.
+
+    A JSON value that is the very object of the ``previous`` state reuses the text in the
+    entity's ``pending`` row, if any: states are never changed in place, and most changes
+    leave a feature's requirements as they were.
+    """
+    json_columns = table.json_columns
+    if not json_columns:
+        return [state.get(c) for c in table.columns]
+    values = []
+    for i, column in enumerate(table.columns, start=len(BOOKKEEPING)):
+        value = state.get(column)
+        if column not in json_columns:
+            values.append(value)
+        elif pending is not None and value is previous.get(column):
+            values.append(pending[i])
+        else:
+            values.append(dumps_sorted(value))
+    return values
+
+
+def _insert_sql(table: EntityTable, *, with_rowid: bool = False) -> str:
+    names = (*BOOKKEEPING, *table.columns, *(("rowid",) if with_rowid else ()))
     return (f"INSERT INTO {table.name} ({', '.join(names)}) "
             f"VALUES ({', '.join('?' * len(names))})")
 

@@ -1,13 +1,14 @@
 """The fast decode gives exactly the change the library path gives, for every change type."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from contract.changes import CHANGE_TYPES, Change, change_from_event
-from projections.decode import ChangeDecoder
+from projections.decode import ChangeDecoder, _datetime
+from projections.intervals import instant
 from services.application import DecisionLog
 from services.change_requests import MoveFeature
 from tests.kafka.streams import roadmap_history
@@ -80,3 +81,47 @@ def test_what_the_fast_path_cannot_vouch_for_takes_the_library_path(log: Decisio
                       topic=n.topic, state=n.state.replace(b'"actor":', b'"class_version":1,'
                                                            b'"actor":'), id=n.id)
         assert decode(odd, n.id) == library_change(log, odd)
+
+
+def test_a_stored_row_decodes_as_its_notification_does(log: DecisionLog) -> None:
+    every_change_type(log)
+    decode = ChangeDecoder(log.mapper)
+    for n in log.recorder.select_notifications(0, 100_000):
+        odd = n.state.replace(b'"actor":', b'"class_version":1,"actor":')  # library path
+        for state in (n.state, odd):
+            row = (n.id, n.originator_id.hex, n.originator_version, n.topic, state)
+            stored = type(n)(originator_id=n.originator_id, originator_version=n.originator_version,
+                             topic=n.topic, state=state, id=n.id)
+            assert decode.decode(*row) == library_change(log, stored)
+
+
+def test_integers_beyond_64_bits_keep_their_exact_value(log: DecisionLog) -> None:
+    every_change_type(log)
+    decode = ChangeDecoder(log.mapper)
+    n = log.recorder.select_notifications(0, 100_000)[-1]
+    big = type(n)(originator_id=n.originator_id, originator_version=n.originator_version,
+                  topic=n.topic, state=n.state.replace(b'"actor":', b'"count":2' + b"0" * 25
+                                                       + b',"actor":'), id=n.id)
+
+    change = decode(big, big.id)
+
+    assert change is not None and change.data["count"] == 2 * 10**25
+    assert change == library_change(log, big)
+
+
+@pytest.mark.parametrize("stamp", ["2026-01-05T09:00:00.000000+00:00",
+                                   "2026-01-05T09:00:00.123456+00:00",
+                                   "2026-01-05T10:00:00.123456+01:00",
+                                   "2026-01-05T09:00:00+00:00"])
+def test_instants_are_written_as_the_library_writes_them(stamp: str) -> None:
+    parsed = datetime.fromisoformat(stamp)
+
+    assert _datetime(stamp) == parsed.isoformat()
+    assert instant(stamp) == parsed.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def test_text_shaped_like_an_instant_that_is_not_one_is_refused() -> None:
+    with pytest.raises(ValueError):
+        _datetime("2026-13-05T09:00:00.123456+00:00")
+    with pytest.raises(ValueError):
+        instant("2026-13-05T09:00:00.123456+00:00")
