@@ -93,24 +93,23 @@ def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,
     given = {condition: value for condition, value in filters.items() if value is not None}
     where = " AND ".join(given) or "1 = 1"
     size = max(1, min(limit, MAX_LIMIT))
-    rows = _rows(conn, f"{where} ORDER BY seq LIMIT ?", (*given.values(), size + 1))
-    page = rows[:size]
-    more = len(rows) > size
+    found = rows(conn, where, tuple(given.values()), limit=size + 1)
+    page = found[:size]
+    more = len(found) > size
     return {"items": _items(conn, page), "next_cursor": page[-1]["seq"] if more else None}
 
 
 def read_history(conn: sqlite3.Connection, entity_id: str,
                  as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every change of one entity, oldest first; only those up to ``as_of`` when given."""
-    where, params = _up_to("entity_id = ?", (entity_id,), as_of)
-    return _items(conn, _rows(conn, f"{where} ORDER BY entity_version", params))
+    return _items(conn, rows(conn, "entity_id = ?", (entity_id,), order="entity_version",
+                             as_of=as_of))
 
 
 def read_product_history(conn: sqlite3.Connection, product_id: str,
                          as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every change of a product and of its features and releases, in log order."""
-    where, params = _up_to("product_id = ?", (product_id,), as_of)
-    return _items(conn, _rows(conn, f"{where} ORDER BY seq", params))
+    return _items(conn, rows(conn, "product_id = ?", (product_id,), as_of=as_of))
 
 
 def count(conn: sqlite3.Connection) -> int:
@@ -118,26 +117,27 @@ def count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
 
 
-def _up_to(where: str, params: tuple[Any, ...],
-           as_of: datetime | None) -> tuple[str, tuple[Any, ...]]:
-    if as_of is None:
-        return where, params
-    return f"{where} AND occurred_at <= ?", (*params, instant(as_of))
+def rows(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], *,
+         order: str = "seq", as_of: datetime | None = None,
+         limit: int | None = None) -> list[dict[str, Any]]:
+    """Audit rows matching ``where`` (only those up to ``as_of`` when given), in ``order``,
+    with their ``data`` and ``evidence`` decoded: what every audit-based view reads."""
+    if as_of is not None:
+        where, params = f"{where} AND occurred_at <= ?", (*params, instant(as_of))
+    statement = f"SELECT * FROM audit WHERE {where} ORDER BY {order}"
+    if limit is not None:
+        statement, params = f"{statement} LIMIT ?", (*params, limit)
+    return [{**dict(row), "data": json.loads(row["data"]),
+             "evidence": json.loads(row["evidence"])}
+            for row in conn.execute(statement, params).fetchall()]
 
 
-def _rows(conn: sqlite3.Connection, where_and_order: str,
-          params: tuple[Any, ...]) -> list[dict[str, Any]]:
-    rows = conn.execute(f"SELECT * FROM audit WHERE {where_and_order}", params).fetchall()
-    return [dict(row) for row in rows]
-
-
-def _items(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _items(conn: sqlite3.Connection, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     names = Names(conn)
-    return [_item(row, names) for row in rows]
+    return [_item(row, names) for row in found]
 
 
 def _item(row: dict[str, Any], names: Names) -> dict[str, Any]:
-    row = {**row, "data": json.loads(row["data"]), "evidence": json.loads(row["evidence"])}
     summary, changes = describe(row, names)
     return {
         "event_id": row["event_id"], "position": row["position"],

@@ -15,7 +15,6 @@ exactly at ``as_of`` is part of the roadmap as of then): the changes turn the ro
 of ``since`` into the roadmap as of ``until``.
 """
 
-import json
 import sqlite3
 from collections import defaultdict
 from datetime import date, datetime
@@ -24,6 +23,7 @@ from uuid import UUID
 
 from domain import clock
 from domain.errors import InvalidCommand
+from projections import audit
 from projections.intervals import State, instant, states
 from projections.roadmap import CANCELLED, DECISIONS, FEATURES, PRODUCTS, RELEASES, SHIPPED
 from projections.summaries import Names, describe, escape_markdown, requirement_body
@@ -117,12 +117,9 @@ def diff_between(conn: sqlite3.Connection, product_id: str, since: datetime,
 def _audit_rows(conn: sqlite3.Connection, product_id: str, since: datetime,
                 until: datetime) -> list[dict[str, Any]]:
     kinds = ", ".join("?" * len(STEP_KINDS))
-    rows = conn.execute(
-        "SELECT * FROM audit WHERE product_id = ? AND occurred_at > ? AND occurred_at <= ? "
-        f"AND type IN ({kinds}) ORDER BY occurred_at, seq",
-        (product_id, instant(since), instant(until), *STEP_KINDS)).fetchall()
-    return [{**dict(r), "data": json.loads(r["data"]), "evidence": json.loads(r["evidence"])}
-            for r in rows]
+    return audit.rows(
+        conn, f"product_id = ? AND occurred_at > ? AND occurred_at <= ? AND type IN ({kinds})",
+        (product_id, instant(since), instant(until), *STEP_KINDS), order="occurred_at, seq")
 
 
 def _step(row: dict[str, Any], names: Names) -> Item:
@@ -404,5 +401,3 @@ def _reason(step: Item) -> str:
 def _when(at: str) -> str:
     """``2026-03-01T09:30:00.000000+00:00`` → ``2026-03-01 09:30 UTC``."""
     return datetime.fromisoformat(at).strftime("%Y-%m-%d %H:%M UTC")
-
-

@@ -6,14 +6,14 @@ takes a connection to the views file (one read transaction gives a consistent an
 and ids as text, like the readers in :mod:`projections.audit`.
 """
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from domain.errors import RuleViolation
-from projections.intervals import instant, states
+from projections import audit
+from projections.intervals import states
 from projections.roadmap import FEATURES, PRODUCTS, RELEASES, SHIPPED
 from projections.summaries import Names, escape_markdown
 
@@ -36,10 +36,10 @@ def slip_ledger(conn: sqlite3.Connection, release_id: str,
     if not releases:
         return None
     names = Names(conn)
-    rows = _audit(conn, "entity_id = ? AND type = ?", (release_id, TARGET_DATE_CHANGED), as_of,
-                  order="entity_version")
+    rows = audit.rows(conn, "entity_id = ? AND type = ?", (release_id, TARGET_DATE_CHANGED),
+                      order="entity_version", as_of=as_of)
     entries = [_slip(row, names) for row in rows]
-    planned = _audit(conn, "entity_id = ? AND type = 'release.planned'", (release_id,), None)
+    planned = audit.rows(conn, "entity_id = ? AND type = 'release.planned'", (release_id,))
     return {
         "release_id": release_id,
         "name": releases[0]["name"],
@@ -54,7 +54,8 @@ def slip_ledger(conn: sqlite3.Connection, release_id: str,
 def slipped_most(conn: sqlite3.Connection, product_id: str, as_of: datetime | None = None,
                  limit: int = 10) -> list[dict[str, Any]]:
     """The product's releases that slipped most (days slipped, then number of slips)."""
-    rows = _audit(conn, "product_id = ? AND type = ?", (product_id, TARGET_DATE_CHANGED), as_of)
+    rows = audit.rows(conn, "product_id = ? AND type = ?", (product_id, TARGET_DATE_CHANGED),
+                      as_of=as_of)
     deltas: dict[str, list[int]] = {}
     for row in rows:
         deltas.setdefault(row["entity_id"], []).append(row["data"]["delta_days"])
@@ -98,7 +99,8 @@ def _totals(deltas: Iterable[int]) -> dict[str, int]:
 def reschedules(conn: sqlite3.Connection, product_id: str,
                 as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every feature of the product ever scheduled, most rescheduled first, with its moves."""
-    rows = _audit(conn, f"product_id = ? AND type IN {SCHEDULING}", (product_id,), as_of)
+    rows = audit.rows(conn, f"product_id = ? AND type IN {SCHEDULING}", (product_id,),
+                      as_of=as_of)
     return _by_feature(conn, rows, as_of)
 
 
@@ -164,17 +166,3 @@ def release_notes(conn: sqlite3.Connection, release_id: str) -> str | None:
     lines += [f"- **{escape_markdown(f['title'])}**: {escape_markdown(f['benefit'])}"
               for f in shipped] or ["- Fixes and improvements."]
     return "\n".join(lines) + "\n"
-
-
-
-
-# Reading the audit
-
-
-def _audit(conn: sqlite3.Connection, where: str, params: tuple[Any, ...],
-           as_of: datetime | None, order: str = "seq") -> list[dict[str, Any]]:
-    if as_of is not None:
-        where, params = f"{where} AND occurred_at <= ?", (*params, instant(as_of))
-    rows = conn.execute(f"SELECT * FROM audit WHERE {where} ORDER BY {order}", params)
-    return [{**dict(r), "data": json.loads(r["data"]), "evidence": json.loads(r["evidence"])}
-            for r in rows.fetchall()]

@@ -65,7 +65,9 @@ def build_runtime(settings: Settings) -> Runtime:
         views=views,
         catchup=StoreCatchUp(app, views),
         tokens=TokenStore(settings.service_db_path),
+        # Synced unless commands record their outcomes with their events (command batches).
         idempotency=IdempotencyStore(settings.service_db_path,
-                                     lease=settings.api.idempotency_lease_s),
+                                     lease=settings.api.idempotency_lease_s,
+                                     synced=app.batches is None),
         relay=build_relay(app, settings),
     )
