@@ -17,6 +17,7 @@ from eventsourcing.application import (
     Cache,
     LRUCache,
     ProcessingEvent,
+    project_aggregate,
 )
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import EnvType
@@ -286,12 +287,24 @@ class DecisionLog(DecisionsMixin, LineageMixin, PrioritisationMixin, Application
         a missing entity referenced in a request body is an ``InvalidCommand``."""
         kind = cls.__name__.lower()
         try:
-            aggregate: object = self.repository.get(aggregate_id, version=version)
+            if version is None and self.batches is not None and self.batches.running:
+                # Not through the shared aggregate cache: what this batch wrote is not
+                # committed yet, and readers on other threads must never see it there.
+                aggregate: object = self._replayed(aggregate_id)
+            else:
+                aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             aggregate = None
         if not isinstance(aggregate, cls):
             message = f"No {kind} with id {aggregate_id}."
             raise InvalidCommand(message) if referenced else NotFound(message)
+        return aggregate
+
+    def _replayed(self, aggregate_id: UUID) -> Any:
+        """The aggregate from all its stored events (no snapshots with batches)."""
+        aggregate: Any = project_aggregate(None, self.events.get(aggregate_id))
+        if aggregate is None:
+            raise AggregateNotFoundError(aggregate_id)
         return aggregate
 
     def _run(self, command: Callable[[], T]) -> T:

@@ -44,9 +44,14 @@ class CommandBatches:
         with recorder.transaction() as transaction:
             command_keys.create_tables(transaction)
 
+    @property
+    def running(self) -> bool:
+        """Whether this thread is running a batch (its reads see what the batch wrote)."""
+        return bool(getattr(self._running, "batch", False))
+
     def run(self, command: Callable[[], T]) -> T:
         """Run ``command`` in the next batch; its result once committed, or raise its error."""
-        if getattr(self._running, "batch", False):
+        if self.running:
             return command()  # run by a command of the batch this thread is running
         result: T = self.combiner.submit((command, command_keys.take()))
         return result

@@ -227,3 +227,42 @@ def attempt(command: Callable[[], Any]) -> Any:
         return command()
     except DomainError as error:
         return error
+
+
+def test_readers_never_see_what_a_batch_has_not_committed(open_log: OpenLog) -> None:
+    app = open_log()
+    product_id = new_product(app)
+    first, second, leader = (new_feature(app, product_id, k) for k in range(3))
+    release_id = app.plan_release(product_id, actor="pm", name="Spring",
+                                  target_date=date(2031, 3, 1)).id
+    app.get_release(release_id)  # a reader has it in the shared aggregate cache
+    deciding, go_on = threading.Event(), threading.Event()
+    calls = iter(range(1_000_000))
+
+    def clock() -> datetime:
+        """Events 0: the leader's command; 1 and 2: the first scheduling; 3: the second
+        scheduling, which holds its batch open (uncommitted) while the test reads."""
+        if next(calls) == 3:
+            deciding.set()
+            go_on.wait(timeout=10)
+        return datetime.now(tz=UTC)
+
+    seen: list[int] = []
+
+    def read_while_deciding() -> None:
+        deciding.wait(timeout=10)
+        seen.append(app.get_release(release_id).version)
+        go_on.set()
+
+    reader = threading.Thread(target=read_while_deciding)
+    reader.start()
+    with use_clock(clock):
+        results = run_in_one_batch(app, leader, {
+            "first": lambda: app.schedule_feature(first, release_id, REASON),
+            "second": lambda: app.schedule_feature(second, release_id, REASON),
+        })
+    reader.join()
+
+    assert all(isinstance(r, Outcome) for r in results.values()), results
+    assert seen == [1]  # not 2, written by the first scheduling but not yet committed
+    assert app.get_release(release_id).version == 3
