@@ -29,7 +29,8 @@ async def connection(spec: dict[str, Any], counter: "itertools.count[int]", dead
             request = requests[n % len(requests)]
             body = request.get("body", "").replace("{n}", str(n)).encode()
             path = request["path"].replace("{n}", str(n))
-            head = (f"{request['method']} {path} HTTP/1.1\r\nHost: {spec['host']}\r\n{headers}"
+            head = (f"{request['method']} {path} HTTP/1.1\r\nHost: {spec['host']}\r\n"
+                    f"{headers.replace('{n}', str(n))}"
                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
             started = time.perf_counter()
             writer.write(head.encode() + body)
