@@ -6,9 +6,9 @@ whole batch done by one call, hands each submitter its outcome, and passes leade
 oldest waiter. There is no worker thread, and a lone job is never delayed: while a leader works,
 the next batch queues up by itself, so batches grow with the load.
 
-Used twice: by the group-commit recorder (rows from many saves, one transaction) and by the
-application (whole commands run by one thread, one transaction); see
-:mod:`services.group_commit`.
+Used twice: by the group-commit recorder (rows from many saves, one transaction; see
+:mod:`services.group_commit`) and by the application (whole commands run by one thread, one
+transaction; see :mod:`services.command_batches`).
 """
 
 import threading
