@@ -62,6 +62,8 @@ class _Host(Protocol):
     def _get(self, cls: type[A], aggregate_id: UUID, *, referenced: bool = False,
              version: int | None = None) -> A: ...
 
+    def _replayed(self, aggregate_id: UUID) -> Any: ...
+
 
 class CommandCache:
     """Least-recently-used aggregates, checked out by one command at a time."""
@@ -100,16 +102,11 @@ class CommandCache:
 
     @staticmethod
     def _load(app: _Host, cls: type[A], aggregate_id: UUID) -> A:
-        """A new aggregate object from all its stored events.
-
-        What eventsourcing's repository does without snapshots, minus its deep copy and its
-        runtime protocol check on every event; anything else (snapshots, a missing aggregate,
-        one of another type) goes through ``app._get``, which raises the right error.
-        """
+        """A new aggregate object from all its stored events (``app._replayed``: no deep
+        copy); anything else (snapshots, a missing aggregate, one of another type) goes
+        through ``app._get``, which raises the right error."""
         if app.snapshots is None:
-            aggregate: Any = None
-            for event in app.events.get(aggregate_id):
-                aggregate = event.mutate(aggregate)
+            aggregate = app._replayed(aggregate_id)
             if isinstance(aggregate, cls):
                 return aggregate
         return app._get(cls, aggregate_id)
