@@ -1,7 +1,8 @@
 """Audit: who changed what, when, from what to what, and why?
 
-One row per change, keyed by its stable ``event_id`` so a change delivered twice is
-stored once. Rows keep the change as published; the readable sentence and the
+One row per change, keyed by its entity and version (from which its stable ``event_id``
+derives, see :func:`contract.changes.event_id_text`), so a change delivered twice is stored
+once. Rows keep the change as published; the readable sentence and the
 ``{field, old, new}`` list are made when reading (see :mod:`projections.summaries`).
 
 Order and cursor: ``seq`` is the change's log position when known (always, when fed
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from contract.changes import Change
+from contract.changes import Change, event_id_text
 from projections.intervals import instant
 from projections.jsontext import dumps
 from projections.summaries import Names, describe
@@ -23,7 +24,6 @@ from projections.summaries import Names, describe
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL,
     position INTEGER,
     occurred_at TEXT NOT NULL,
     actor TEXT NOT NULL,
@@ -37,9 +37,8 @@ CREATE TABLE IF NOT EXISTS audit (
     decision_id TEXT,
     data TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS audit_event_id ON audit (event_id);
 CREATE INDEX IF NOT EXISTS audit_product ON audit (product_id, seq);
-CREATE INDEX IF NOT EXISTS audit_entity ON audit (entity_id, entity_version);
+CREATE UNIQUE INDEX IF NOT EXISTS audit_entity ON audit (entity_id, entity_version);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, seq);
 CREATE INDEX IF NOT EXISTS audit_type ON audit (type, seq);
 CREATE INDEX IF NOT EXISTS audit_time ON audit (occurred_at, seq);
@@ -47,19 +46,19 @@ CREATE INDEX IF NOT EXISTS audit_product_time ON audit (product_id, occurred_at,
 """
 
 MAX_LIMIT = 1000
-COLUMNS = ("seq", "event_id", "position", "occurred_at", "actor", "entity_type", "entity_id",
+COLUMNS = ("seq", "position", "occurred_at", "actor", "entity_type", "entity_id",
            "entity_version", "product_id", "type", "rationale", "evidence", "decision_id", "data")
 
 
-#: For a table known to hold none of the rows yet (a rebuild, before the index on
-#: ``event_id`` is made: making it then fails loudly on a repeated ``event_id``).
+#: For a table known to hold none of the rows yet (a rebuild, before the unique index on
+#: entity and version is made: making it then fails loudly on a repeated change).
 APPEND = f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-# Only a repeated event_id is a duplicate: any other conflict (e.g. on seq) must fail loudly.
-INSERT = f"{APPEND} ON CONFLICT (event_id) DO NOTHING"
+# Only a repeated change is a duplicate: any other conflict (e.g. on seq) must fail loudly.
+INSERT = f"{APPEND} ON CONFLICT (entity_id, entity_version) DO NOTHING"
 
 
 def record(conn: sqlite3.Connection, change: Change) -> bool:
-    """Store ``change`` once; False when its ``event_id`` is already recorded."""
+    """Store ``change`` once; False when it is already recorded."""
     return conn.execute(INSERT, row(change)).rowcount > 0
 
 
@@ -70,7 +69,7 @@ def record_all(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> Non
 
 def row(change: Change, at: str | None = None) -> tuple[Any, ...]:
     """The audit row of ``change`` (``at``: ``instant(change.occurred_at)``, if known)."""
-    return (change.log_position, change.event_id, change.log_position,
+    return (change.log_position, change.log_position,
             instant(change.occurred_at) if at is None else at, change.actor,
             change.entity_type, change.entity_id, change.entity_version, change.product_id,
             change.type, change.rationale, dumps(change.evidence), change.decision_id,
@@ -121,14 +120,15 @@ def rows(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], *,
          order: str = "seq", as_of: datetime | None = None,
          limit: int | None = None) -> list[dict[str, Any]]:
     """Audit rows matching ``where`` (only those up to ``as_of`` when given), in ``order``,
-    with their ``data`` and ``evidence`` decoded: what every audit-based view reads."""
+    with their ``data`` and ``evidence`` decoded and their ``event_id``: what every
+    audit-based view reads."""
     if as_of is not None:
         where, params = f"{where} AND occurred_at <= ?", (*params, instant(as_of))
     statement = f"SELECT * FROM audit WHERE {where} ORDER BY {order}"
     if limit is not None:
         statement, params = f"{statement} LIMIT ?", (*params, limit)
-    return [{**dict(row), "data": json.loads(row["data"]),
-             "evidence": json.loads(row["evidence"])}
+    return [{**dict(row), "event_id": event_id_text(row["entity_id"], row["entity_version"]),
+             "data": json.loads(row["data"]), "evidence": json.loads(row["evidence"])}
             for row in conn.execute(statement, params).fetchall()]
 
 

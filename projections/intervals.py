@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contract.changes import Change
-from projections.jsontext import dumps_sorted
+from projections.jsontext import dumps_sorted, loads
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,10 @@ class EntityTable:
     json_columns: frozenset[str] = field(default_factory=frozenset)
 
     def schema(self, column_types: dict[str, str]) -> str:
-        """DDL for the table and the indexes that make current and as-of reads lookups."""
+        """DDL for the table and the indexes that make current and as-of reads lookups.
+
+        An entity's version is unique by an index rather than a primary key, so that a
+        rebuild can make it at the end, like the others (a third cheaper)."""
         state = ",\n    ".join(f"{c} {column_types.get(c, 'TEXT')}" for c in self.columns)
         return f"""
 CREATE TABLE IF NOT EXISTS {self.name} (
@@ -57,9 +60,10 @@ CREATE TABLE IF NOT EXISTS {self.name} (
     product_id TEXT NOT NULL,
     valid_from TEXT NOT NULL,
     valid_to TEXT,
-    {state},
-    PRIMARY KEY (entity_id, entity_version)
+    {state}
 );
+CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_version
+    ON {self.name} (entity_id, entity_version);
 CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_current
     ON {self.name} (entity_id) WHERE valid_to IS NULL;
 CREATE INDEX IF NOT EXISTS {self.name}_product_entities
@@ -174,7 +178,7 @@ class Batch:
             self._close(table.name, entity_id, pending, at)
         row = [entity_id, change.entity_version, change.product_id, at, None,
                *_values(table, state, previous, pending)]
-        self._open(table.name, row)
+        self._open(table.name, row, change)
         known[entity_id] = [change.entity_version, at, self._kept(state), row]
         return True
 
@@ -191,8 +195,9 @@ class Batch:
         else:
             pending[VALID_TO] = at
 
-    def _open(self, name: str, row: list[Any]) -> None:
-        """Insert ``row``, the entity's new current row, when the batch is flushed."""
+    def _open(self, name: str, row: list[Any], change: Change) -> None:
+        """Insert ``row``, the entity's new current row (opened by ``change``), when the
+        batch is flushed."""
         self._rows[name].append(row)
 
     def flush(self) -> None:
@@ -217,19 +222,16 @@ class Batch:
 
 
 class FirstPass(Batch):
-    """:class:`Batch` for tables that start empty and are fed the whole log in order (a
-    rebuild): the same rows, each written once, by ``INSERT`` only.
+    """:class:`Batch` for tables that start empty and are fed the log in order (a rebuild):
+    the same rows, each written once, by ``INSERT`` only.
 
     Every entity's current row stays in memory (a few thousand entities, not the history)
     and is inserted once a later change closes it; :meth:`finish` inserts the rows still
-    open. Each row keeps the row id the incremental path gives it (the order in which rows
-    were opened, per table), so the tables are the same row for row, row ids included.
-    Nothing is read back: the tables need no index but their primary keys while loading.
+    open. Nothing is read back: the tables need no index while loading. Each row's row id
+    is the log position of the change that opened it, so that several first passes, each
+    fed the changes of its own entities, can fill one file (see :mod:`projections.rebuild`);
+    row ids are only ever used to tell rows apart.
     """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        super().__init__(conn)
-        self._next_rowid: dict[str, int] = {}
 
     def load(self, table: EntityTable, entity_ids: Iterable[str]) -> None:
         """Nothing is stored yet: entities not seen in this pass have no row."""
@@ -247,10 +249,10 @@ class FirstPass(Batch):
         # well (that about halves the memory), but decoded from the row at its next change.
         return None
 
-    def _open(self, name: str, row: list[Any]) -> None:
-        rowid = self._next_rowid.get(name, 1)
-        self._next_rowid[name] = rowid + 1
-        row.append(rowid)  # after the columns: see _insert_sql(with_rowid=True)
+    def _open(self, name: str, row: list[Any], change: Change) -> None:
+        if change.log_position is None:
+            raise ValueError(f"A first pass needs log positions; {change.event_id} has none")
+        row.append(change.log_position)  # after the columns: see _insert_sql(with_rowid=True)
 
     def flush(self) -> None:
         """Insert the rows closed since the last flush; open ones stay in memory."""
@@ -281,7 +283,7 @@ def _previous_state(table: EntityTable, current: list[Any] | None) -> State:
     # A first pass's row ends with its row id, after the columns.
     state = dict(zip(table.columns, current[3][len(BOOKKEEPING):], strict=False))
     for column in table.json_columns:
-        state[column] = json.loads(state[column])
+        state[column] = loads(state[column])
     return state
 
 
@@ -371,7 +373,7 @@ def _decoded(table: EntityTable, row: State) -> State:
 
 def _insert(conn: sqlite3.Connection, table: EntityTable, change: Change, at: str,
             state: State) -> None:
-    values = [json.dumps(state.get(c), sort_keys=True) if c in table.json_columns
+    values = [dumps_sorted(state.get(c)) if c in table.json_columns
               else state.get(c) for c in table.columns]
     names = (*BOOKKEEPING, *table.columns)
     conn.execute(

@@ -10,8 +10,8 @@ with its own positions (:mod:`projections.tracking`).
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 
 SCHEMA = roadmap.SCHEMA + audit.SCHEMA + tracking.SCHEMA
 #: Bump when a table changes: views of another version are emptied and rebuilt from the log.
-#: (3: the audit's unique ``event_id`` is its own index, which a rebuild makes last.)
-VIEWS_VERSION = 3
+#: (3: the audit's unique ``event_id`` is its own index, which a rebuild makes last;
+#: 4: the audit keeps no ``event_id``, which derives from entity and version, its unique key;
+#: an entity table's unique version is an index, no longer its primary key.)
+VIEWS_VERSION = 4
 #: Every table these views have ever had; only these are dropped when the version changes.
 OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "tracking")
 
@@ -137,38 +139,6 @@ class Views:
         with self.transaction() as conn:
             apply_changes(conn, changes)
             tracking.track(conn, position)
-
-    def load_from_zero(self, pages: Iterable[tuple[Sequence[Change], int]]) -> None:
-        """Fill empty views with the whole log: each page's changes, in log order, and the
-        store position it reaches. Gives the rows :meth:`apply` gives, faster.
-
-        Only for a new file that no one else has open and that is thrown away if this fails
-        (a rebuild's temporary file): it is written without a journal or syncs, and a crash
-        leaves it corrupt; whoever finishes it must sync it. Rows are written once each
-        (see :class:`projections.intervals.FirstPass`), and the indexes are made at the end,
-        in one sort each (SQLite sorts with a helper thread: measured a third faster at a
-        million events).
-        """
-        with self._write_lock:
-            conn = self._writer
-            if tracking.tracked(conn) or audit.count(conn):
-                raise ValueError(f"{self.path} is not empty; a first pass needs empty views")
-            conn.execute("PRAGMA journal_mode = OFF")
-            conn.execute("PRAGMA synchronous = OFF")
-            for name in _INDEXES:
-                conn.execute(f"DROP INDEX {name}")
-            conn.execute("BEGIN")
-            try:
-                _load_first(conn, pages)
-                conn.execute("COMMIT")
-            except BaseException:
-                _roll_back(conn)
-                raise
-            conn.execute(f"PRAGMA threads = {SORT_THREADS}")
-            _prepare(conn)
-            conn.execute("PRAGMA threads = 0")
-            position = tracking.tracked(conn)
-        self._advance_to(position)
 
     def _advance_to(self, position: int) -> None:
         with self._advanced:
@@ -293,16 +263,83 @@ _INDEXES = tuple(
 )
 
 
-def _load_first(conn: sqlite3.Connection,
-                pages: Iterable[tuple[Sequence[Change], int]]) -> None:
-    """:meth:`Views.load_from_zero` inside its transaction."""
-    first = FirstPass(conn)
-    for changes, position in pages:
-        audit_rows = _apply_each(first, changes)
-        first.flush()
+# A rebuild's first pass: one or more loaders fill a new file, then its indexes are made.
+
+def prepare_first_pass(path: Path) -> None:
+    """Make the new views file at ``path`` ready for :func:`load_first_pass`: its tables,
+    without their indexes and without a journal.
+
+    Only for a file that no one else uses and that is thrown away if the pass fails (a
+    rebuild's temporary file): it is written without a journal or syncs, and a crash
+    leaves it corrupt; :func:`finish_first_pass` makes it whole, and whoever then keeps it
+    must sync it.
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        _prepare(conn)
+        if tracking.tracked(conn) or audit.count(conn):
+            raise ValueError(f"{path} is not empty; a first pass needs empty views")
+        conn.execute("PRAGMA journal_mode = OFF")
+        for name in _INDEXES:
+            conn.execute(f"DROP INDEX {name}")
+    finally:
+        conn.close()
+
+
+def load_first_pass(path: Path, pages: Iterable[Sequence[Change]],
+                    lock: AbstractContextManager[Any]) -> None:
+    """Write into the prepared file at ``path`` the rows of ``pages``: the changes of some
+    entities, each page in log order, all changes of an entity in this one loader.
+
+    Gives the rows :meth:`Views.apply` gives, each written once (see
+    :class:`projections.intervals.FirstPass`). Several loaders, each in its own process
+    with its own entities, may fill one file: ``lock`` (shared by all of them) is held
+    while a page is written, and only then, so one loader decodes while another writes.
+    """
+    conn = _first_pass_connection(path)
+    try:
+        first = FirstPass(conn)
+        for changes in pages:
+            audit_rows = _apply_each(first, changes)
+            with lock:
+                _write(conn, first.flush, audit_rows)
+        with lock:
+            _write(conn, first.finish, [])
+    finally:
+        conn.close()
+
+
+def finish_first_pass(path: Path, position: int) -> None:
+    """Record that the file at ``path`` reflects the log up to ``position``, and make its
+    indexes, each in one sort (SQLite sorts with helper threads: measured a third faster
+    at a million events). Run once every :func:`load_first_pass` has returned."""
+    conn = _first_pass_connection(path)
+    try:
+        _write(conn, lambda: tracking.track(conn, position), [])
+        conn.execute(f"PRAGMA threads = {SORT_THREADS}")
+        _prepare(conn)
+    finally:
+        conn.close()
+
+
+def _first_pass_connection(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=60)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    return conn
+
+
+def _write(conn: sqlite3.Connection, write: Callable[[], object],
+           audit_rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run ``write`` and append ``audit_rows`` in one transaction of ``conn``."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        write()
         conn.executemany(audit.APPEND, audit_rows)
-        tracking.track(conn, position)
-    first.finish()
+        conn.execute("COMMIT")
+    except BaseException:
+        _roll_back(conn)
+        raise
 
 
 def _prepare(conn: sqlite3.Connection) -> None:

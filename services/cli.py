@@ -68,7 +68,7 @@ def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
     app = build_application(settings)
     try:
-        rebuild(app, settings.views_path)
+        rebuild(app, settings.views_path, workers=args.workers)
         events = app.event_count()
     except ViewsInUse as in_use:
         return fail(f"{in_use} Stop 'pdl serve' first.")
@@ -116,7 +116,16 @@ def add_projections(subparsers: Subparsers) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     rebuild = actions.add_parser("rebuild", help="rebuild the views from the event log",
                                  parents=[DATA_DIR])
+    rebuild.add_argument("--workers", type=_positive, default=None,
+                         help="loader processes (default: one per core, up to 4)")
     rebuild.set_defaults(handler=projections_rebuild)
+
+
+def _positive(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def add_relay(subparsers: Subparsers) -> None:

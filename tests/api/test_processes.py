@@ -48,7 +48,7 @@ def test_a_restarted_server_and_rebuilt_views_show_the_same_roadmap_and_history(
         assert TOKEN_LINE not in server.printed()
         after_restart = views_of(Api(http, editor.token), ids)
 
-    rebuilt = pdl("--data-dir", str(data), "projections", "rebuild")
+    rebuilt = pdl("--data-dir", str(data), "projections", "rebuild", "--workers", "2")
     assert rebuilt.returncode == 0, rebuilt.stderr
 
     with serving(data, tmp_path / "logs") as server, httpx.Client(base_url=server.url) as http:
@@ -197,3 +197,14 @@ def test_a_server_killed_under_keyed_writes_applies_every_retried_request_exactl
 
     for feature in features:
         assert sorted(texts[feature]) == sorted(sent[feature])  # each once: none lost, none twice
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two", ""])
+def test_a_rebuild_refuses_a_loader_count_that_is_not_a_whole_number_of_at_least_one(
+        tmp_path: Path, workers: str) -> None:
+    result = pdl("--data-dir", str(tmp_path), "projections", "rebuild", "--workers", workers)
+
+    assert result.returncode == 2
+    assert "--workers" in result.stderr and "at least 1" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "views.db").exists()

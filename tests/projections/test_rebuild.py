@@ -1,15 +1,21 @@
 """Rebuilding the views from the whole log gives the very same rows, atomically."""
 
+import os
+import signal
 import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 import pytest
 
+from projections import rebuild as rebuilding
 from projections.catchup import StoreCatchUp
-from projections.rebuild import ViewsInUse, rebuild
+from projections.rebuild import RebuildFailed, ViewsInUse, rebuild
 from projections.views import Views
 from services.application import DecisionLog
 from services.settings import Settings
-from tests.projections.scenario import dump, roadmap_story
+from tests.projections.scenario import because, dump, roadmap_story
 
 
 def test_a_rebuild_from_zero_gives_identical_rows(log: DecisionLog, settings: Settings) -> None:
@@ -71,3 +77,33 @@ def test_views_made_by_another_version_start_afresh_and_catch_up_again(
 
     assert emptied == (0, None)
     assert dump(settings.views_path) == before
+
+
+def test_a_loader_process_killed_mid_rebuild_fails_it_and_leaves_the_old_views(
+        log: DecisionLog, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    story = roadmap_story(log)
+    rebuild(log, settings.views_path)
+    before = dump(settings.views_path)
+    log.change_target_date(story.releases["2.0"], date(2026, 12, 1), because("Slipped"))
+    monkeypatch.setattr(rebuilding, "REBUILD_PAGE", 3)
+    loader_pages = rebuilding._share_rows
+
+    def killed_after_one_page(events: str, end: int, share: int, shares: int) -> Iterator[Any]:
+        pages = loader_pages(events, end, share, shares)
+        if share == 1:  # a forked loader, not this process
+            yield next(pages)  # written while the next page is read
+            yield next(pages)
+            os.kill(os.getpid(), signal.SIGKILL)
+        yield from pages
+
+    monkeypatch.setattr(rebuilding, "_share_rows", killed_after_one_page)
+
+    with pytest.raises(RebuildFailed, match="-9"):
+        rebuild(log, settings.views_path, workers=2)
+
+    assert dump(settings.views_path) == before
+    assert sorted(p.name for p in settings.views_path.parent.iterdir()
+                  if p.name.startswith("views")) == ["views.db"]
+    monkeypatch.undo()
+    rebuild(log, settings.views_path, workers=2)  # and the next attempt succeeds
+    assert Views(settings.views_path).event_count() == log.event_count() == len(before["audit"]) + 1
