@@ -8,6 +8,7 @@ others, and orjson would write them as ``null``.
 """
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -32,5 +33,11 @@ def dumps_sorted(value: Any) -> str:
 
 
 def loads(text: str) -> Any:
-    """The value of JSON text the views stored."""
-    return orjson.loads(text)
+    """The value of JSON text the views stored. orjson reads an integer beyond 64 bits as a
+    float: text with a number that long (or any run of as many digits) is read by json."""
+    if _LONG_DIGITS.search(text) is None:
+        return orjson.loads(text)
+    return json.loads(text)
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
