@@ -10,7 +10,7 @@ with its own positions (:mod:`projections.tracking`).
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -122,16 +122,9 @@ class Views:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; waiters are woken after it commits."""
-        with self._write_lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                position = tracking.tracked(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                _roll_back(conn)
-                raise
+        with self._write_lock, _transaction(self._writer):
+            yield self._writer
+            position = tracking.tracked(self._writer)
         self._advance_to(position)
 
     def apply(self, changes: Iterable[Change], position: int) -> None:
@@ -301,10 +294,11 @@ def load_first_pass(path: Path, pages: Iterable[Sequence[Change]],
         first = FirstPass(conn)
         for changes in pages:
             audit_rows = _apply_each(first, changes)
-            with lock:
-                _write(conn, first.flush, audit_rows)
-        with lock:
-            _write(conn, first.finish, [])
+            with lock, _transaction(conn):
+                first.flush()
+                conn.executemany(audit.APPEND, audit_rows)
+        with lock, _transaction(conn):
+            first.finish()
     finally:
         conn.close()
 
@@ -315,7 +309,8 @@ def finish_first_pass(path: Path, position: int) -> None:
     at a million events). Run once every :func:`load_first_pass` has returned."""
     conn = _first_pass_connection(path)
     try:
-        _write(conn, lambda: tracking.track(conn, position), [])
+        with _transaction(conn):
+            tracking.track(conn, position)
         conn.execute(f"PRAGMA threads = {SORT_THREADS}")
         _prepare(conn)
     finally:
@@ -329,13 +324,12 @@ def _first_pass_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _write(conn: sqlite3.Connection, write: Callable[[], object],
-           audit_rows: Sequence[tuple[Any, ...]]) -> None:
-    """Run ``write`` and append ``audit_rows`` in one transaction of ``conn``."""
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction of ``conn``: committed, or rolled back on any error."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        write()
-        conn.executemany(audit.APPEND, audit_rows)
+        yield
         conn.execute("COMMIT")
     except BaseException:
         _roll_back(conn)
@@ -344,18 +338,13 @@ def _write(conn: sqlite3.Connection, write: Callable[[], object],
 
 def _prepare(conn: sqlite3.Connection) -> None:
     """Create the tables; start afresh (position 0) if they were made by another version."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != VIEWS_VERSION:
             _drop_own_tables(conn, version)
         for statement in filter(str.strip, SCHEMA.split(";")):
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {VIEWS_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        _roll_back(conn)
-        raise
 
 
 def _roll_back(conn: sqlite3.Connection) -> None:

@@ -106,4 +106,6 @@ def test_a_loader_process_killed_mid_rebuild_fails_it_and_leaves_the_old_views(
                   if p.name.startswith("views")) == ["views.db"]
     monkeypatch.undo()
     rebuild(log, settings.views_path, workers=2)  # and the next attempt succeeds
-    assert Views(settings.views_path).event_count() == log.event_count() == len(before["audit"]) + 1
+    rebuilt = Views(settings.views_path)
+    assert rebuilt.event_count() == log.event_count() == len(before["audit"]) + 1
+    rebuilt.close()
