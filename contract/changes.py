@@ -10,7 +10,7 @@ new message version (see ``contract/schemas``).
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from hashlib import sha1
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
 from domain.base import DecisionLogAggregate
@@ -91,6 +91,18 @@ class Change:
     @property
     def occurred(self) -> datetime:
         return datetime.fromisoformat(self.occurred_at)
+
+    if not TYPE_CHECKING:  # for type checkers, ``event_id`` is an ordinary field
+        def __getattr__(self, name):
+            """Called only for an attribute the instance lacks: the ``event_id`` a decoder
+            left out (see ``projections.decode``), made when first read and kept. It
+            derives from entity and version (:func:`event_id_text`): a rebuild, which
+            never reads it, saves a hash per change."""
+            if name != "event_id":
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            value = event_id_text(self.entity_id, self.entity_version)
+            object.__setattr__(self, name, value)
+            return value
 
 
 def event_id(entity_id: UUID, entity_version: int) -> UUID:

@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from contract.changes import Change
@@ -46,6 +47,16 @@ class EntityTable:
     columns: tuple[str, ...]
     #: Columns holding lists or dicts, stored as JSON text.
     json_columns: frozenset[str] = field(default_factory=frozenset)
+
+    @cached_property
+    def positions(self) -> tuple[tuple[int, str], ...]:
+        """Each column with its position in a row (``BOOKKEEPING``, then ``columns``)."""
+        return tuple(enumerate(self.columns, start=len(BOOKKEEPING)))
+
+    @cached_property
+    def json_positions(self) -> tuple[tuple[int, str], ...]:
+        """:attr:`positions` of the JSON columns."""
+        return tuple((i, c) for i, c in self.positions if c in self.json_columns)
 
     def schema(self, column_types: dict[str, str]) -> str:
         """DDL for the table and the indexes that make current and as-of reads lookups.
@@ -176,8 +187,7 @@ class Batch:
                 at = current[1]
             pending = current[3]
             self._close(table.name, entity_id, pending, at)
-        row = [entity_id, change.entity_version, change.product_id, at, None,
-               *_values(table, state, previous, pending)]
+        row = _row(table, change, at, state, previous, pending)
         self._open(table.name, row, change)
         known[entity_id] = [change.entity_version, at, self._kept(state), row]
         return True
@@ -280,34 +290,30 @@ def _previous_state(table: EntityTable, current: list[Any] | None) -> State:
         return {}
     if current[2] is not None:
         return current[2]
-    # A first pass's row ends with its row id, after the columns.
-    state = dict(zip(table.columns, current[3][len(BOOKKEEPING):], strict=False))
-    for column in table.json_columns:
-        state[column] = loads(state[column])
+    row = current[3]  # a first pass's row ends with its row id, after the columns
+    state = {column: row[i] for i, column in table.positions}
+    for i, column in table.json_positions:
+        state[column] = loads(row[i])
     return state
 
 
-def _values(table: EntityTable, state: State, previous: State,
-            pending: list[Any] | None) -> list[Any]:
-    """The column values of ``state``, JSON columns as text.
+def _row(table: EntityTable, change: Change, at: str, state: State, previous: State,
+         pending: list[Any] | None) -> list[Any]:
+    """The row of ``change``'s entity valid from ``at`` on, holding ``state``: the
+    ``BOOKKEEPING`` columns, then the table's, JSON columns as text.
 
     A JSON value that is the very object of the ``previous`` state reuses the text in the
     entity's ``pending`` row, if any: states are never changed in place, and most changes
     leave a feature's requirements as they were.
     """
-    json_columns = table.json_columns
-    if not json_columns:
-        return [state.get(c) for c in table.columns]
-    values = []
-    for i, column in enumerate(table.columns, start=len(BOOKKEEPING)):
-        value = state.get(column)
-        if column not in json_columns:
-            values.append(value)
-        elif pending is not None and value is previous.get(column):
-            values.append(pending[i])
+    row = [change.entity_id, change.entity_version, change.product_id, at, None,
+           *[state.get(c) for c in table.columns]]
+    for i, column in table.json_positions:
+        if pending is not None and row[i] is previous.get(column):
+            row[i] = pending[i]
         else:
-            values.append(dumps_sorted(value))
-    return values
+            row[i] = dumps_sorted(row[i])
+    return row
 
 
 def _insert_sql(table: EntityTable, *, with_rowid: bool = False) -> str:

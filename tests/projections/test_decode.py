@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from contract.changes import CHANGE_TYPES, Change, change_from_event
+from contract.changes import CHANGE_TYPES, Change, change_from_event, event_id
 from projections.decode import ChangeDecoder, _datetime
 from projections.intervals import instant
 from services.application import DecisionLog
@@ -70,6 +70,18 @@ def test_every_change_type_decodes_exactly_as_the_library_path_without_falling_b
         assert list(got.data) == list(expected.data)  # same order: the audit stores it as is
         seen.add(got.type)
     assert seen == {t for _, t in CHANGE_TYPES.values()}
+
+
+def test_a_decoded_change_has_the_contract_event_id_first_read_and_no_other_extra_attribute(
+        log: DecisionLog) -> None:
+    every_change_type(log)
+    n = log.recorder.select_notifications(0, 1)[0]
+    got = ChangeDecoder(log.mapper)(n, n.id)
+    assert got is not None
+    assert got.event_id == str(event_id(UUID(str(n.originator_id)), n.originator_version))
+    assert got.event_id == got.to_dict()["event_id"]  # the same text, read again
+    with pytest.raises(AttributeError, match="no attribute 'eventid'"):
+        got.eventid  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_what_the_fast_path_cannot_vouch_for_takes_the_library_path(log: DecisionLog) -> None:
