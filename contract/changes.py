@@ -10,7 +10,7 @@ new message version (see ``contract/schemas``).
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from hashlib import sha1
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID, uuid5
 
 from domain.base import DecisionLogAggregate
@@ -92,18 +92,6 @@ class Change:
     def occurred(self) -> datetime:
         return datetime.fromisoformat(self.occurred_at)
 
-    if not TYPE_CHECKING:  # for type checkers, ``event_id`` is an ordinary field
-        def __getattr__(self, name):
-            """Called only for an attribute the instance lacks: the ``event_id`` a decoder
-            left out (see ``projections.decode``), made when first read and kept. It
-            derives from entity and version (:func:`event_id_text`): a rebuild, which
-            never reads it, saves a hash per change."""
-            if name != "event_id":
-                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            value = event_id_text(self.entity_id, self.entity_version)
-            object.__setattr__(self, name, value)
-            return value
-
 
 def event_id(entity_id: UUID, entity_version: int) -> UUID:
     """The stable id of the event at ``entity_version`` of ``entity_id``."""
@@ -115,15 +103,15 @@ def event_id_text(entity_id: str, entity_version: int) -> str:
     ``entity_id`` that is ``str`` of a UUID: without making two UUIDs."""
     hashed = _NAMESPACED.copy()
     hashed.update(f"{entity_id}:{entity_version}".encode())
-    digest = bytearray(hashed.digest()[:16])
-    digest[6] = digest[6] & 0x0F | 0x50  # version 5
-    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = hashed.hexdigest()
+    # The first 16 bytes of the digest, with the version (5) and the RFC 4122 variant set.
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 #: SHA-1 after the namespace: each event id only hashes its own name on top of it.
 _NAMESPACED = sha1(EVENT_ID_NAMESPACE.bytes, usedforsecurity=False)
+#: Hex digit -> the same digit with the variant bits set (``10xx``): 8, 9, a or b.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def is_published(event: object) -> bool:

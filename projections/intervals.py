@@ -177,7 +177,7 @@ class Batch:
         if current is None and not creates:
             log.warning("Ignoring %s for unknown %s %s", change.type, table.name, entity_id)
             return False
-        previous = _previous_state(table, current)
+        previous = {} if current is None else self._previous(table, current)
         state = transition(previous, change)
         if at is None:
             at = instant(change.occurred_at)
@@ -194,7 +194,12 @@ class Batch:
 
     def _kept(self, state: State) -> State | None:
         """What to remember of an entity's new state: all of it; None to decode it from its
-        pending row when needed (see :func:`_previous_state`)."""
+        pending row when needed (see :meth:`_previous`)."""
+        return state
+
+    def _previous(self, table: EntityTable, current: list[Any]) -> State:
+        """The state of an entity before a change, from its ``known`` entry."""
+        state: State = current[2]
         return state
 
     def _close(self, name: str, entity_id: str, pending: list[Any] | None, at: str) -> None:
@@ -243,6 +248,11 @@ class FirstPass(Batch):
     row ids are only ever used to tell rows apart.
     """
 
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        #: JSON text -> its value, for :meth:`_previous`.
+        self._decoded: dict[str, Any] = {}
+
     def load(self, table: EntityTable, entity_ids: Iterable[str]) -> None:
         """Nothing is stored yet: entities not seen in this pass have no row."""
         known = self._known(table)
@@ -258,6 +268,24 @@ class FirstPass(Batch):
         # Every entity's row stays in memory until it is closed: its state is not kept as
         # well (that about halves the memory), but decoded from the row at its next change.
         return None
+
+    def _previous(self, table: EntityTable, current: list[Any]) -> State:
+        """The state the entity's pending row (``current[3]``) holds. Its JSON texts are
+        decoded through a bounded memo: an unchanged value keeps its very text from row to
+        row, so the next change of the entity finds it (states are never changed in place,
+        so decoded values can be shared)."""
+        row = current[3]  # ends with its row id, after the columns
+        state = {column: row[i] for i, column in table.positions}
+        decoded = self._decoded
+        for i, column in table.json_positions:
+            text = row[i]
+            value = decoded.get(text, _MISSING)
+            if value is _MISSING:
+                if len(decoded) >= _DECODED_KEPT:
+                    decoded.clear()
+                value = decoded[text] = loads(text)
+            state[column] = value
+        return state
 
     def _open(self, name: str, row: list[Any], change: Change) -> None:
         if change.log_position is None:
@@ -283,18 +311,10 @@ class FirstPass(Batch):
 _LOAD_CHUNK = 500
 
 
-def _previous_state(table: EntityTable, current: list[Any] | None) -> State:
-    """An entity's state before a change: ``{}`` before its creation, the state remembered,
-    or else the state its pending row (``current[3]``) holds."""
-    if current is None:
-        return {}
-    if current[2] is not None:
-        return current[2]
-    row = current[3]  # a first pass's row ends with its row id, after the columns
-    state = {column: row[i] for i, column in table.positions}
-    for i, column in table.json_positions:
-        state[column] = loads(row[i])
-    return state
+#: JSON values a first pass keeps decoded (then it starts afresh): enough for the entities
+#: being changed around the same time, little memory (a feature's requirements: ~1 KB).
+_DECODED_KEPT = 1024
+_MISSING = object()
 
 
 def _row(table: EntityTable, change: Change, at: str, state: State, previous: State,
