@@ -278,12 +278,11 @@ class FirstPass(Batch):
         state = {column: row[i] for i, column in table.positions}
         decoded = self._decoded
         for i, column in table.json_positions:
-            text = row[i]
-            value = decoded.get(text, _MISSING)
-            if value is _MISSING:
+            value = decoded.get(row[i])
+            if value is None:  # not decoded yet (or JSON null, decoded again: harmless)
                 if len(decoded) >= _DECODED_KEPT:
                     decoded.clear()
-                value = decoded[text] = loads(text)
+                value = decoded[row[i]] = loads(row[i])
             state[column] = value
         return state
 
@@ -314,7 +313,6 @@ _LOAD_CHUNK = 500
 #: JSON values a first pass keeps decoded (then it starts afresh): enough for the entities
 #: being changed around the same time, little memory (a feature's requirements: ~1 KB).
 _DECODED_KEPT = 1024
-_MISSING = object()
 
 
 def _row(table: EntityTable, change: Change, at: str, state: State, previous: State,
