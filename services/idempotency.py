@@ -15,8 +15,11 @@ and is not applied twice: the retry gets the original answer.
 
 import hashlib
 import json
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -66,6 +69,11 @@ class Claim(Enum):
     replay = "replay"  # done before: send the stored response
 
 
+class WouldWait(Exception):
+    """Asked not to wait, the store would have: another thread or process is writing to it.
+    Nothing was written."""
+
+
 class IdempotencyStore:
     """Keys and stored responses in a SQLite file (the service's own database)."""
 
@@ -91,10 +99,12 @@ class IdempotencyStore:
         with self._lock:
             self._db.close()
 
-    def claim(self, owner: str, key: str, print_: str) -> tuple[Claim, StoredResponse | None]:
-        """Claim ``key`` for the request with fingerprint ``print_``, atomically."""
+    def claim(self, owner: str, key: str, print_: str, *,
+              wait: bool = True) -> tuple[Claim, StoredResponse | None]:
+        """Claim ``key`` for the request with fingerprint ``print_``, atomically (``wait``:
+        see :meth:`_turn`)."""
         now = time.time()
-        with self._lock:
+        with self._turn(wait):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 result = self._claim(owner, key, print_, now)
@@ -122,17 +132,44 @@ class IdempotencyStore:
         headers = [(k, v) for k, v in json.loads(row[3])]
         return Claim.replay, StoredResponse(status=row[2], headers=headers, body=row[4])
 
-    def complete(self, owner: str, key: str, response: StoredResponse) -> None:
+    def complete(self, owner: str, key: str, response: StoredResponse, *,
+                 wait: bool = True) -> None:
         """Store the response of the request that claimed ``key``."""
-        with self._lock:
+        with self._turn(wait):
             self._db.execute(
                 "UPDATE idempotency_keys SET status = ?, headers = ?, body = ? "
                 "WHERE owner = ? AND key = ?",
                 (response.status, json.dumps(response.headers), response.body, owner, key))
 
-    def release(self, owner: str, key: str) -> None:
+    def release(self, owner: str, key: str, *, wait: bool = True) -> None:
         """Forget a claim whose request failed, so it can be sent again."""
-        with self._lock:
+        with self._turn(wait):
             self._db.execute(
                 "DELETE FROM idempotency_keys WHERE owner = ? AND key = ? AND status IS NULL",
                 (owner, key))
+
+    @contextmanager
+    def _turn(self, wait: bool) -> Iterator[None]:
+        """This store's connection, for one write: waiting for this process's other writers
+        and for the file's write lock (up to :data:`service_db.BUSY_TIMEOUT_S`); with
+        ``wait=False``, raising :class:`WouldWait` instead of waiting for either (a caller
+        on the event loop then writes from a worker thread)."""
+        if not self._lock.acquire(blocking=wait):
+            raise WouldWait
+        try:
+            if wait:
+                yield
+                return
+            self._db.execute("PRAGMA busy_timeout = 0")
+            try:
+                yield
+            except sqlite3.OperationalError as error:
+                # Only taking the write lock can be busy (BEGIN IMMEDIATE, or the single
+                # statement of an autocommit write): nothing was written.
+                if error.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                    raise WouldWait from error
+                raise
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {service_db.BUSY_TIMEOUT_S * 1000}")
+        finally:
+            self._lock.release()

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services import command_keys
 from services.api.problems import problem_response
 from services.auth import Identity
-from services.idempotency import Claim, StoredResponse, fingerprint
+from services.idempotency import Claim, StoredResponse, WouldWait, fingerprint
 from services.runtime import Runtime
 
 T = TypeVar("T")
@@ -150,11 +150,14 @@ class Idempotency:
             "method, path or body). Use a new key for a new request.")
 
     async def stored(self, write: Callable[..., T], *args: Any) -> T:
-        """Run a write of the idempotency store: on the event loop when it does not wait
-        for the disk (a few tens of microseconds, cheaper than a thread hop), else in a
-        worker thread."""
+        """Run a write of the idempotency store: on the event loop when it waits neither for
+        the disk nor for another writer (a few tens of microseconds, cheaper than a thread
+        hop), else in a worker thread, so that the event loop never waits."""
         if not self.runtime.idempotency.synced:
-            return write(*args)
+            try:
+                return write(*args, wait=False)
+            except WouldWait:
+                pass  # another thread or process is writing: wait for it off the loop
         return await run_in_threadpool(write, *args)
 
     def owner(self, scope: Scope) -> str | None:

@@ -1,13 +1,14 @@
 """Idempotency-Key: a retried POST returns the original response and has no second effect."""
 
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from services.idempotency import Claim, IdempotencyStore, StoredResponse
+from services.idempotency import Claim, IdempotencyStore, StoredResponse, WouldWait
 from services.runtime import Runtime
 from tests.api.driver import PRODUCT, Api
 
@@ -159,3 +160,37 @@ def test_after_a_crash_the_key_still_refuses_a_different_request(
     assert other.headers["content-type"] == "application/problem+json"
     assert "already used for a different request" in other.json()["detail"]
     assert runtime.app.event_count() == before
+
+
+def test_a_store_asked_not_to_wait_refuses_while_another_process_writes(tmp_path: Path) -> None:
+    store = IdempotencyStore(tmp_path / "service.db")
+    with closing(sqlite3.connect(tmp_path / "service.db", isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+
+        with pytest.raises(WouldWait):
+            store.claim("alice", "k", "print", wait=False)
+        other.execute("COMMIT")
+
+        assert other.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0] == 0
+    claim, _ = store.claim("alice", "k", "print", wait=False)
+    assert claim is Claim.claimed
+    store.close()
+
+
+def test_a_keyed_post_waits_for_another_process_off_the_event_loop(
+        editor: Api, viewer: Api, runtime: Runtime) -> None:
+    assert not runtime.idempotency.synced  # keys are written on the event loop
+    with closing(sqlite3.connect(runtime.settings.service_db_path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # e.g. `pdl token create` writing the service DB
+        with ThreadPoolExecutor(1) as pool:
+            keyed = pool.submit(editor.post, "/products", PRODUCT, **{"Idempotency-Key": "k-w"})
+            time.sleep(0.3)  # the keyed POST is now waiting for the service DB
+
+            # Had it blocked the event loop, this read would wait for it, and it for us.
+            assert viewer.get("/products").status_code == 200
+            other.execute("COMMIT")
+            first = keyed.result()
+    retry = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-w"})
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
