@@ -1,10 +1,11 @@
 """Combining: work that many threads submit together is done in batches by one of them.
 
 The first waiting submitter becomes the *leader*: it takes up to ``max_batch`` queued jobs (its
-own among them), optionally waits up to ``max_wait`` seconds for the batch to fill, has the
-whole batch done by one call, hands each submitter its outcome, and passes leadership on to the
-oldest waiter. There is no worker thread, and a lone job is never delayed: while a leader works,
-the next batch queues up by itself, so batches grow with the load.
+own among them), has the whole batch done by one call, hands each submitter its outcome, and
+passes leadership on to the oldest waiter. There is no worker thread, and a lone job is never
+delayed: while a leader works, the next batch queues up by itself, so batches grow with the
+load. With ``max_wait``, a leader also waits (up to it) for the submitters of the last round to
+come back, so that many threads in a loop make one batch per round rather than two halves.
 
 Used twice: by the group-commit recorder (rows from many saves, one transaction; see
 :mod:`services.group_commit`) and by the application (whole commands run by one thread, one
@@ -65,7 +66,8 @@ class Combiner(Generic[P, R]):
         self.abandoned = abandoned
         #: Most jobs in one batch.
         self.max_batch = max_batch
-        #: How long a leader waits for a batch to fill (seconds); 0 takes whatever has queued.
+        #: How long a leader may wait for the last round's submitters to come back (seconds;
+        #: see :meth:`_next_batch`); 0 takes whatever has queued.
         self.max_wait = max_wait
         #: Counters for benchmarks and diagnostics (written by the leader only).
         self.batches = 0
@@ -74,6 +76,8 @@ class Combiner(Generic[P, R]):
         self._arrived = threading.Condition(self._lock)  # a job joined the queue
         self._queue: deque[Job[P, R]] = deque()
         self.leading = False
+        #: Submitters seen in the last round: the last batch and those queued as it ended.
+        self._round = 1
 
     @property
     def queued(self) -> int:
@@ -112,10 +116,16 @@ class Combiner(Generic[P, R]):
                 self.leading = False
 
     def _next_batch(self) -> list[Job[P, R]]:
+        """The next batch. With ``max_wait``, a leader first waits (up to it) until as many
+        jobs have queued as there were submitters in the last round: those of the last
+        batch come back with their next job just after it, and a batch that waits for
+        them makes one commit where there would be two. A lone submitter's round is
+        itself: it never waits."""
         with self._lock:
-            if self.max_wait > 0 and len(self._queue) < self.max_batch:
+            wanted = min(self._round, self.max_batch)
+            if self.max_wait > 0 and len(self._queue) < wanted:
                 deadline = time.monotonic() + self.max_wait
-                while len(self._queue) < self.max_batch:
+                while len(self._queue) < wanted:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not self._arrived.wait(remaining):
                         break
@@ -135,5 +145,7 @@ class Combiner(Generic[P, R]):
                     job.fail(self.abandoned(failure))
             self.batches += 1
             self.jobs += len(batch)
+            with self._lock:
+                self._round = len(batch) + len(self._queue)
             for job in batch:
                 job.wake.release()

@@ -24,8 +24,10 @@ class StoreSettings(BaseModel):
     command_batches: bool = True
     #: Most commands in one group commit.
     group_commit_max_batch: int = Field(default=100, ge=1, le=10_000)
-    #: How long a group commit waits for more commands to join (0: only those already queued).
-    group_commit_max_wait_ms: float = Field(default=0.0, ge=0, le=2)
+    #: How long a batch may wait for the commands of the last round to come back (0: only
+    #: those already queued). It waits only while fewer have queued than the last round had,
+    #: so a lone command never waits (services/combining.py).
+    group_commit_max_wait_ms: float = Field(default=1.0, ge=0, le=2)
     #: Aggregates kept in memory between commands (0: none; ~2 KiB each). A cached aggregate
     #: is still brought up to date from the store on every load, so other writers are never
     #: missed; it saves replaying the aggregate's whole history on every command. Commands

@@ -1,0 +1,56 @@
+"""The combiner: a lone job never waits; a round of submitters comes back as one batch."""
+
+import threading
+import time
+from collections.abc import Callable
+
+from services.combining import Combiner, Job
+
+
+def test_a_lone_submitter_is_never_held_back_by_the_wait() -> None:
+    combiner: Combiner[int, int] = Combiner(_doubled(), RuntimeError, max_wait=2.0)
+    started = time.monotonic()
+
+    results = [combiner.submit(n) for n in range(3)]
+
+    assert results == [0, 2, 4]
+    assert time.monotonic() - started < 2.0  # not one batch waited out its 2 s
+
+
+def test_threads_submitting_in_a_loop_are_batched_a_whole_round_at_a_time() -> None:
+    sizes: list[int] = []
+    combiner: Combiner[int, int] = Combiner(_doubled(sizes, seconds=0.005), RuntimeError,
+                                            max_wait=1.0)
+    threads, rounds = 8, 25
+    results: list[list[int]] = [[] for _ in range(threads)]
+
+    def loop(k: int) -> None:
+        for n in range(rounds):
+            results[k].append(combiner.submit(k * 1000 + n))
+
+    workers = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert results == [[2 * (k * 1000 + n) for n in range(rounds)] for k in range(threads)]
+    # Without the wait, a round splits in two: some run while the others queue.
+    assert sum(sizes) / len(sizes) >= threads - 2, sizes
+    # A leader stops waiting once its round is back, not when the wait runs out.
+    assert time.monotonic() - started < rounds * 1.0
+
+
+def _doubled(sizes: list[int] | None = None,
+             seconds: float = 0.0) -> Callable[[list[Job[int, int]]], None]:
+    """Work that doubles every job's payload, taking ``seconds`` per batch (a commit)."""
+
+    def work(batch: list[Job[int, int]]) -> None:
+        if sizes is not None:
+            sizes.append(len(batch))
+        time.sleep(seconds)
+        for job in batch:
+            job.succeed(2 * job.payload)
+
+    return work
