@@ -165,8 +165,9 @@ class IdempotencyStore:
                 yield
             except sqlite3.OperationalError as error:
                 # Only taking the write lock can be busy (BEGIN IMMEDIATE, or the single
-                # statement of an autocommit write): nothing was written.
-                if error.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                # statement of an autocommit write): nothing was written. The code may be an
+                # extended one (e.g. SQLITE_BUSY_RECOVERY): its low byte is the primary code.
+                if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
                     raise WouldWait from error
                 raise
             finally:
