@@ -6,7 +6,9 @@ fixed from the start (a handful of products with hundreds of releases and featur
 so the roadmap read stays the same size and only the history per entity grows: any growth
 in latency is the cost of history. As-of reads are taken at an early, a middle and a late
 instant of the history (10%, 50% and 90% of the time from the creation of the entities
-to the last change).
+to the last change). The four reads (current, early, middle, late) are timed interleaved,
+one of each per sample in a rotating order, so that a slow patch of this machine (or pages
+it dropped from memory) hits all four alike; each ratio compares medians of the same samples.
 
 The history is written straight into a views file (``apply_changes`` in large transactions):
 changes made by the real domain aggregates, stamped by a simulated clock, but no event store,
@@ -242,36 +244,49 @@ class Budget:
     seconds: float
 
 
-def timed(read: Callable[[UUID], object], product_ids: list[UUID],
-          budget: Budget) -> dict[str, float]:
-    """Latency summary of ``read`` over the products in turn (after warm-up reads)."""
+Read = Callable[[UUID], object]
+
+
+def interleaved(reads: dict[str, Read], product_ids: list[UUID],
+                budget: Budget) -> dict[str, dict[str, float]]:
+    """Latency summary of each of ``reads``, taken in turn: one read of each series per
+    sample (the product and the order of the series change from one sample to the next),
+    so that a slow patch of the machine hits every series alike (after warm-up reads)."""
     for _ in range(WARM_UP_ROUNDS):
         for pid in product_ids:
-            read(pid)
-    seconds: list[float] = []
-    deadline = time.perf_counter() + budget.seconds
-    while len(seconds) < budget.samples and (len(seconds) < 5 or time.perf_counter() < deadline):
-        pid = product_ids[len(seconds) % len(product_ids)]
-        with stopwatch() as elapsed:
-            read(pid)
-        seconds.append(elapsed())
-    return latency_summary(seconds)
+            for read in reads.values():
+                read(pid)
+    names = list(reads)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    deadline = time.perf_counter() + budget.seconds * len(names)
+    n = 0
+    while n < budget.samples and (n < 5 or time.perf_counter() < deadline):
+        pid = product_ids[n % len(product_ids)]
+        shift = n % len(names)
+        for name in names[shift:] + names[:shift]:
+            with stopwatch() as elapsed:
+                reads[name](pid)
+            seconds[name].append(elapsed())
+        n += 1
+    return {name: latency_summary(values) for name, values in seconds.items()}
 
 
 def measure(history: History, budget: Budget) -> dict[str, Any]:
-    """Current and as-of read latencies at this size of history."""
+    """Current and as-of read latencies at this size of history, measured interleaved."""
     views, pids = history.views, history.product_ids
-    current = timed(views.roadmap, pids, budget)
-    row: dict[str, Any] = {"events": history.position, "current": current, "as_of": {}}
-    for label, fraction in INSTANTS.items():
-        at = history.instant(fraction)
-        with views.reading() as conn:  # the read measured answers what the definition does
+    instants = {label: history.instant(fraction) for label, fraction in INSTANTS.items()}
+    with views.reading() as conn:  # the reads measured answer what the definition does
+        for at in instants.values():
             for pid in pids:
                 assert views.roadmap(pid, as_of=at) == reference_roadmap(conn, str(pid), at)
-        as_of = timed(partial(views.roadmap, as_of=at), pids, budget)
-        row["as_of"][label] = {"at": instant(at), "read": as_of,
-                               "ratio": round(as_of["p50_ms"] / current["p50_ms"], 2)}
-    return row
+    reads: dict[str, Read] = {"current": views.roadmap}
+    reads |= {label: partial(views.roadmap, as_of=at) for label, at in instants.items()}
+    summaries = interleaved(reads, pids, budget)
+    current = summaries["current"]
+    return {"events": history.position, "current": current, "as_of": {
+        label: {"at": instant(at), "read": summaries[label],
+                "ratio": round(summaries[label]["p50_ms"] / current["p50_ms"], 2)}
+        for label, at in instants.items()}}
 
 
 def run(mode: Mode) -> Result:
