@@ -73,7 +73,10 @@ class Combiner(Generic[P, R]):
         self.batches = 0
         self.jobs = 0
         self._lock = threading.Lock()
-        self._arrived = threading.Condition(self._lock)  # a job joined the queue
+        self._filled = threading.Condition(self._lock)  # the queue reached ``_awaited``
+        #: Jobs a waiting leader waits for (0: no leader waits). Submitters wake it only once
+        #: the queue holds that many: a wake-up per arrival costs each a thread switch.
+        self._awaited = 0
         self._queue: deque[Job[P, R]] = deque()
         self.leading = False
         #: Submitters seen in the last round: the last batch and those queued as it ended.
@@ -90,8 +93,9 @@ class Combiner(Generic[P, R]):
         job: Job[P, R] = Job(payload)
         with self._lock:
             self._queue.append(job)
-            if self.max_wait > 0:
-                self._arrived.notify()  # a leader may be waiting for the batch to fill
+            if self._awaited and len(self._queue) >= self._awaited:
+                self._awaited = 0
+                self._filled.notify()  # the waiting leader's batch is full
             lead = not self.leading
             self.leading = True
         if not lead:
@@ -127,8 +131,11 @@ class Combiner(Generic[P, R]):
                 deadline = time.monotonic() + self.max_wait
                 while len(self._queue) < wanted:
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not self._arrived.wait(remaining):
+                    if remaining <= 0:
                         break
+                    self._awaited = wanted
+                    self._filled.wait(remaining)
+                self._awaited = 0
             take = min(len(self._queue), self.max_batch)
             return [self._queue.popleft() for _ in range(take)]
 
