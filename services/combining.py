@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Generic, TypeVar
 
 P = TypeVar("P")  # what a job carries to the leader
@@ -25,11 +26,13 @@ R = TypeVar("R")  # what the leader gives back
 class Job(Generic[P, R]):
     """One submitter's work waiting in the queue, and then its outcome.
 
-    ``wake`` is held from creation; it is released once, by the leader that did this job (the
-    outcome is then set) or by one that hands this submitter the leadership (``lead``).
+    ``wake`` is held from creation; it is released once: by the leader that did this job or
+    the submitter woken before it in the same batch (the outcome is then set), or by a leader
+    that hands this submitter the leadership (``lead``). ``successor`` is the submitter this
+    one wakes in turn once woken.
     """
 
-    __slots__ = ("done", "error", "lead", "payload", "result", "wake")
+    __slots__ = ("done", "error", "lead", "payload", "result", "successor", "wake")
 
     def __init__(self, payload: P) -> None:
         self.payload = payload
@@ -37,6 +40,7 @@ class Job(Generic[P, R]):
         self.error: BaseException | None = None
         self.done = False
         self.lead = False
+        self.successor: Job[P, R] | None = None
         self.wake = threading.Lock()
         self.wake.acquire()
 
@@ -99,15 +103,30 @@ class Combiner(Generic[P, R]):
             lead = not self.leading
             self.leading = True
         if not lead:
-            job.wake.acquire()  # done by a leader, or handed the leadership
+            self._wait(job)  # done by a leader, or handed the leadership
             if not job.lead:
                 return job.outcome()
         try:
             while not job.done:
-                self._do(self._next_batch())
+                self._do(self._next_batch(), job)
         finally:
             self._hand_over()
         return job.outcome()
+
+    @staticmethod
+    def _wait(job: Job[P, R]) -> None:
+        """Wait until ``job`` is woken, then wake its successor: the submitters of a batch
+        wake one another in turn. Woken all at once, they would contend for the interpreter
+        lock, which costs each several thread switches; in turn, one each (row 2 of the
+        benchmarks: 9,387 -> 11,067 commands/s, mean of 5 alternating runs)."""
+        try:
+            job.wake.acquire()
+        except BaseException:  # interrupted (KeyboardInterrupt): still take the turn, so that
+            job.wake.acquire()  # the rest of the batch is woken, then give up
+            raise
+        finally:
+            if job.successor is not None:
+                job.successor.wake.release()
 
     def _hand_over(self) -> None:
         """Make the oldest waiting submitter the leader, or leave no leader if none waits."""
@@ -139,8 +158,9 @@ class Combiner(Generic[P, R]):
             take = min(len(self._queue), self.max_batch)
             return [self._queue.popleft() for _ in range(take)]
 
-    def _do(self, batch: list[Job[P, R]]) -> None:
-        """Have ``batch`` done and wake its submitters; never raises."""
+    def _do(self, batch: list[Job[P, R]], own: Job[P, R]) -> None:
+        """Have ``batch`` done and wake its submitters (each wakes the next; the leader's
+        ``own`` job, if in it, has no one waiting); never raises."""
         failure: BaseException | None = None
         try:
             self.work(batch)
@@ -154,5 +174,8 @@ class Combiner(Generic[P, R]):
             self.jobs += len(batch)
             with self._lock:
                 self._round = len(batch) + len(self._queue)
-            for job in batch:
-                job.wake.release()
+            waiting = [job for job in batch if job is not own]
+            for job, successor in pairwise(waiting):
+                job.successor = successor
+            if waiting:
+                waiting[0].wake.release()

@@ -28,13 +28,17 @@ def test_threads_submitting_in_a_loop_are_batched_a_whole_round_at_a_time() -> N
         for n in range(rounds):
             results[k].append(combiner.submit(k * 1000 + n))
 
-    workers = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+    workers = [threading.Thread(target=loop, args=(k,), daemon=True) for k in range(threads)]
     started = time.monotonic()
     for worker in workers:
         worker.start()
+    deadline = started + 30
     for worker in workers:
-        worker.join()
+        worker.join(timeout=max(0.0, deadline - time.monotonic()))
 
+    # Each submitter of a batch is woken by the one before it: one that is never woken
+    # leaves its thread (and every later one of its batch) waiting.
+    assert not [worker for worker in workers if worker.is_alive()], "submitters never woken"
     assert results == [[2 * (k * 1000 + n) for n in range(rounds)] for k in range(threads)]
     # Without the wait, a round splits in two: some run while the others queue.
     assert sum(sizes) / len(sizes) >= threads - 2, sizes
