@@ -93,6 +93,7 @@ class IdempotencyStore:
         self._db = service_db.connect(path, SCHEMA)
         if not synced:
             self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout = 0")  # a write that may wait raises it: _turn
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -157,20 +158,22 @@ class IdempotencyStore:
         if not self._lock.acquire(blocking=wait):
             raise WouldWait
         try:
-            if wait:
-                yield
+            if not wait:  # the common case (on the event loop): the connection's own timeout
+                try:
+                    yield
+                except sqlite3.OperationalError as error:
+                    # Only taking the write lock can be busy (BEGIN IMMEDIATE, or the single
+                    # statement of an autocommit write): nothing was written. The code may be
+                    # an extended one (e.g. SQLITE_BUSY_RECOVERY): its low byte is the
+                    # primary code.
+                    if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                        raise WouldWait from error
+                    raise
                 return
-            self._db.execute("PRAGMA busy_timeout = 0")
+            self._db.execute(f"PRAGMA busy_timeout = {service_db.BUSY_TIMEOUT_S * 1000}")
             try:
                 yield
-            except sqlite3.OperationalError as error:
-                # Only taking the write lock can be busy (BEGIN IMMEDIATE, or the single
-                # statement of an autocommit write): nothing was written. The code may be an
-                # extended one (e.g. SQLITE_BUSY_RECOVERY): its low byte is the primary code.
-                if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
-                    raise WouldWait from error
-                raise
             finally:
-                self._db.execute(f"PRAGMA busy_timeout = {service_db.BUSY_TIMEOUT_S * 1000}")
+                self._db.execute("PRAGMA busy_timeout = 0")
         finally:
             self._lock.release()
