@@ -54,7 +54,8 @@ from domain.feature import REJECTED, SHIPPED, TRANSITIONS, Feature
 from domain.product import Product
 from domain.reasons import Reason
 from domain.release import Release
-from projections import roadmap, tracking
+from projections import roadmap
+from projections.feeding import tracking
 from projections.intervals import EntityTable, State, instant
 from projections.views import Views, apply_changes
 

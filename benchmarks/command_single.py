@@ -20,7 +20,7 @@ from benchmarks.workload import (
     scratch_dir,
     seed_features,
 )
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 
 NAME = "command_single"
 TARGET = 0.6

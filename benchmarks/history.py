@@ -8,7 +8,7 @@ from benchmarks.workload import REASON
 from domain.feature import Feature
 from domain.product import Product
 from domain.release import Release
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 
 FEATURES = 50
 RELEASES = 5

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import Mode, sizes
-from services.auth import Role
-from services.runtime import Runtime, build_runtime
-from services.settings import Settings
+from services.identity.tokens import Role
+from services.runtime.service import Runtime, build_runtime
+from services.runtime.settings import Settings
 
 CONNECTIONS = 32
 

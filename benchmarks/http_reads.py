@@ -14,9 +14,9 @@ from benchmarks.history import write_history
 from benchmarks.http import CONNECTIONS, generate_load, serving
 from benchmarks.servers import ROWS_DB
 from benchmarks.workload import scratch_dir
-from services.auth import Role
-from services.runtime import build_runtime
-from services.settings import Settings
+from services.identity.tokens import Role
+from services.runtime.service import build_runtime
+from services.runtime.settings import Settings
 
 NAME = "http_reads"
 TARGET = 0.8

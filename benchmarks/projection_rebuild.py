@@ -1,7 +1,7 @@
 """Row 5: rebuilding the views from zero over a long event log (1M events in full mode).
 
 Baseline: raw SQLite reading the same table in position order and ``json.loads`` of every
-event's state. Ours: :func:`projections.rebuild.rebuild` with its default loaders (one per
+event's state. Ours: :func:`projections.feeding.rebuild.rebuild` with its default loaders (one per
 core, up to four; their number is in the result), each run from no views at all. The two
 alternate, 3 times each in quick/full mode (baseline first), so that background load hits
 both sides alike; the median of each side is reported. Memory: growth of the peak memory of
@@ -16,7 +16,7 @@ import statistics
 from benchmarks.harness import Measure, Mode, PeakRSS, Result, sizes, stopwatch
 from benchmarks.history import write_history
 from benchmarks.workload import open_app, scratch_dir
-from projections.rebuild import default_workers, rebuild
+from projections.feeding.rebuild import default_workers, rebuild
 
 NAME = "projection_rebuild"
 TARGET = 0.3
@@ -50,7 +50,8 @@ def run(mode: Mode) -> Result:
     per_million_mb = growth / 2**20 * 1_000_000 / events
     baseline = Measure("raw SELECT ORDER BY rowid + json.loads", statistics.median(raw_runs),
                        "events/s", extra={"runs_events_per_s": [round(r) for r in raw_runs]})
-    ours = Measure("projections.rebuild from zero", statistics.median(ours_runs), "events/s",
+    ours = Measure("projections.feeding.rebuild from zero", statistics.median(ours_runs),
+                   "events/s",
                    extra={"runs_events_per_s": [round(r) for r in ours_runs],
                           "rss_growth_mb": round(growth / 2**20, 1),
                           "rss_growth_mb_per_million": round(per_million_mb, 1)})

@@ -44,10 +44,10 @@ from contract.topics import all_topics, entity_topic
 from domain.base import DecisionLogAggregate
 from domain.feature import Feature
 from domain.product import Product
-from services.application import DecisionLog
-from services.kafka_io import ProducerOptions, ensure_topics
-from services.relay import Relay, RelayOptions, RelayPositions
-from services.settings import KafkaSettings
+from services.commands.application import DecisionLog
+from services.runtime.settings import KafkaSettings
+from services.streaming.kafka_io import ProducerOptions, ensure_topics
+from services.streaming.relay import Relay, RelayOptions, RelayPositions
 
 NAME = "relay_throughput"
 TARGET_RATIO = 0.8

@@ -2,7 +2,7 @@
 
 - ``bare``: a bare FastAPI app — ``/hello`` returns a hello JSON (GET or POST), ``/row/{id}``
   returns a precomputed JSON row from SQLite.
-- ``ours``: the decision log API (``services.api.app.create_app``) over an existing data dir.
+- ``ours``: the decision log API (``services.http.app.create_app``) over an existing data dir.
 
 Both are served by uvicorn with the same options (one worker, access log off), so the only
 difference is the application. ``python -m benchmarks.servers bare|ours PORT DATA_DIR``.
@@ -44,9 +44,9 @@ def bare_app(data_dir: Path) -> FastAPI:
 
 
 def our_app(data_dir: Path) -> FastAPI:
-    from services.api.app import create_app
-    from services.runtime import build_runtime
-    from services.settings import Settings
+    from services.http.app import create_app
+    from services.runtime.service import build_runtime
+    from services.runtime.settings import Settings
 
     return create_app(build_runtime(Settings(data_dir=data_dir)))
 

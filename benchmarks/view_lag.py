@@ -18,8 +18,8 @@ from pathlib import Path
 
 from benchmarks.harness import Measure, Mode, Result, latency_summary, sizes
 from benchmarks.workload import RAW_INSERT, command, raw_connection, scratch_dir, seed_features
-from services.runtime import build_runtime
-from services.settings import Settings
+from services.runtime.service import build_runtime
+from services.runtime.settings import Settings
 
 NAME = "view_lag"
 THREADS = 8

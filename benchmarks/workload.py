@@ -11,9 +11,9 @@ from uuid import UUID
 from domain.feature import Feature
 from domain.product import Product
 from domain.reasons import Reason
-from services.application import DecisionLog
-from services.bootstrap import build_application
-from services.settings import Settings, StoreSettings
+from services.commands.application import DecisionLog
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import Settings, StoreSettings
 
 #: The table eventsourcing's SQLite application recorder creates, for raw baselines.
 RAW_TABLE = (

@@ -244,7 +244,7 @@ class FirstPass(Batch):
     and is inserted once a later change closes it; :meth:`finish` inserts the rows still
     open. Nothing is read back: the tables need no index while loading. Each row's row id
     is the log position of the change that opened it, so that several first passes, each
-    fed the changes of its own entities, can fill one file (see :mod:`projections.rebuild`);
+    fed the changes of its own entities, can fill one file (see :mod:`projections.feeding.rebuild`);
     row ids are only ever used to tell rows apart.
     """
 

@@ -4,7 +4,7 @@ Projections (``roadmap``, ``audit``) consume :class:`contract.changes.Change` ob
 so the same handlers serve the store catch-up and a Kafka consumer. :func:`apply_changes`
 applies them without touching any tracking; :meth:`Views.apply` adds the store position
 in the same transaction, and :meth:`Views.transaction` lets another feeder do the same
-with its own positions (:mod:`projections.tracking`).
+with its own positions (:mod:`projections.feeding.tracking`).
 """
 
 import logging
@@ -18,7 +18,8 @@ from typing import Any
 from uuid import UUID
 
 from contract.changes import Change
-from projections import audit, roadmap, through_time, tracking
+from projections import audit, roadmap, slips
+from projections.feeding import tracking
 from projections.intervals import Batch, EntityTable, FirstPass, instant, states
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class Views:
         with self.reading() as conn:
             return audit.count(conn)
 
-    # Through time (thin wrappers over :mod:`projections.through_time`, one snapshot each)
+    # Through time (thin wrappers over :mod:`projections.slips`, one snapshot each)
 
     def version_as_of(self, entity_type: str, entity_id: UUID, as_of: datetime) -> int | None:
         """The version ``entity_id`` (a product, feature, release or decision) had at
@@ -206,9 +207,9 @@ class Views:
     def slip_ledger(self, release_id: UUID,
                     as_of: datetime | None = None) -> dict[str, Any] | None:
         """Every target-date change of a release and the totals (see
-        :func:`projections.through_time.slip_ledger`); None when unknown at ``as_of``."""
+        :func:`projections.slips.slip_ledger`); None when unknown at ``as_of``."""
         with self.reading() as conn:
-            return through_time.slip_ledger(conn, str(release_id), as_of)
+            return slips.slip_ledger(conn, str(release_id), as_of)
 
     def product_slips(self, product_id: UUID, as_of: datetime | None = None,
                       limit: int = 10) -> dict[str, Any] | None:
@@ -219,14 +220,14 @@ class Views:
                 return None
             pid = str(product_id)
             return {"product_id": pid, "as_of": instant(as_of) if as_of else None,
-                    "releases": through_time.slipped_most(conn, pid, as_of, limit),
-                    "features": through_time.reschedules(conn, pid, as_of)}
+                    "releases": slips.slipped_most(conn, pid, as_of, limit),
+                    "features": slips.reschedules(conn, pid, as_of)}
 
     def release_notes(self, release_id: UUID) -> str | None:
         """Markdown notes of a shipped release; None when unknown. Raises
-        :class:`projections.through_time.ReleaseNotShipped` for a release not shipped."""
+        :class:`projections.slips.ReleaseNotShipped` for a release not shipped."""
         with self.reading() as conn:
-            return through_time.release_notes(conn, str(release_id))
+            return slips.release_notes(conn, str(release_id))
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
-from services.auth import Role
-from services.runtime import Runtime, build_runtime
-from services.settings import ApiSettings, Settings
+from services.http.app import create_app
+from services.identity.tokens import Role
+from services.runtime.service import Runtime, build_runtime
+from services.runtime.settings import ApiSettings, Settings
 from tests.api.driver import Api
 
 

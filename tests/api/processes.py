@@ -23,7 +23,7 @@ def environment(**extra: str) -> dict[str, str]:
 
 def pdl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``pdl ARGS`` to completion."""
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "services.runtime.cli", *args], cwd=ROOT,
                           env=environment(**env), capture_output=True, text=True, timeout=60)
 
 
@@ -52,7 +52,7 @@ def serving(data_dir: Path, logs: Path, **env: str) -> Iterator[Server]:
     out, err = logs / f"stdout-{port}.txt", logs / f"stderr-{port}.txt"
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "--data-dir", str(data_dir), "serve",
+            [sys.executable, "-m", "services.runtime.cli", "--data-dir", str(data_dir), "serve",
              "--port", str(port)], cwd=ROOT, env=environment(**env), stdout=stdout,
             stderr=stderr)
     try:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.auth import Role
-from services.runtime import Runtime
+from services.identity.tokens import Role
+from services.runtime.service import Runtime
 from tests.api.conftest import token_for
 from tests.api.driver import PRODUCT, Api, feature_body
 

@@ -4,7 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
-from services.runtime import Runtime
+from services.runtime.service import Runtime
 from tests.api.driver import Api
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.idempotency import Claim, IdempotencyStore, StoredResponse, WouldWait
-from services.runtime import Runtime
+from services.identity.idempotency import Claim, IdempotencyStore, StoredResponse, WouldWait
+from services.runtime.service import Runtime
 from tests.api.driver import PRODUCT, Api
 
 

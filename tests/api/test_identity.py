@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from services.runtime import Runtime
+from services.runtime.service import Runtime
 from tests.api.driver import PRODUCT, Api
 
 

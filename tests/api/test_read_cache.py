@@ -2,9 +2,9 @@
 
 from fastapi.testclient import TestClient
 
-from services.api.read_cache import ReadCache
-from services.auth import Role
-from services.runtime import Runtime
+from services.http.read_cache import ReadCache
+from services.identity.tokens import Role
+from services.runtime.service import Runtime
 from tests.api.driver import Api
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from services.runtime import Runtime
+from services.runtime.service import Runtime
 from tests.api.driver import Api
 
 

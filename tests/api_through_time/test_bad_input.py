@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.runtime import Runtime
+from services.runtime.service import Runtime
 from tests.api.driver import Api
 from tests.api.test_bad_input import UNKNOWN, Case, check, why
 from tests.api_through_time.scenario import decision_body, move

@@ -3,7 +3,7 @@ reversed, and their lineage; priorities scored and ranked as they stood."""
 
 from datetime import datetime
 
-from services.runtime import Runtime
+from services.runtime.service import Runtime
 from tests.api.driver import Api
 from tests.api_through_time.scenario import (
     APR_10,

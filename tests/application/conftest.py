@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from services.application import DecisionLog
-from services.settings import Settings, StoreSettings
+from services.commands.application import DecisionLog
+from services.runtime.settings import Settings, StoreSettings
 from tests.support.stores import open_log
 
 MODES = {

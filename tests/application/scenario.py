@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.feature import PROPOSED
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.domain.builders import FEATURE, PATH_TO, PRODUCT
 from tests.domain.gwt import because
 

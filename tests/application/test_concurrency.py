@@ -8,8 +8,8 @@ import pytest
 
 from domain.clock import use_clock
 from domain.errors import DomainError
-from services.application import DecisionLog, Outcome, VersionConflict
-from services.settings import Settings
+from services.commands.application import DecisionLog, Outcome, VersionConflict
+from services.runtime.settings import Settings
 from tests.application.scenario import Rendezvous, a_feature, a_product, a_release, race
 from tests.domain.gwt import because
 from tests.support.stores import open_log

@@ -6,9 +6,9 @@ from typing import NamedTuple
 from uuid import UUID
 
 from domain.feature import ACCEPTED
-from services.application import DecisionLog
-from services.bootstrap import build_application
-from services.settings import Settings, StoreSettings
+from services.commands.application import DecisionLog
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import Settings, StoreSettings
 from tests.application.scenario import a_feature, a_product, a_release, scheduled
 from tests.domain.gwt import because
 

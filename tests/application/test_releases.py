@@ -6,7 +6,7 @@ import pytest
 
 from domain.errors import RuleViolation
 from domain.feature import ACCEPTED, DONE, IN_PROGRESS, SHIPPED
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.application.scenario import a_feature, a_product, a_release, scheduled
 from tests.domain.gwt import because
 

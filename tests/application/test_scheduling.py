@@ -8,7 +8,7 @@ import pytest
 from domain.errors import InvalidCommand, RuleViolation
 from domain.feature import ACCEPTED, REJECTED, Feature
 from domain.release import Release
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.application.scenario import (
     a_feature,
     a_product,

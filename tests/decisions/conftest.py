@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from services.application import DecisionLog
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.runtime.settings import Settings
 from tests.support.stores import open_log
 
 

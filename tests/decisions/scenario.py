@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.reasons import Reason
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.decisions.builders import DECISION, decision_details
 
 PAT = "pat@example.com"

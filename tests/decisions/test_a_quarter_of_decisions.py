@@ -10,11 +10,11 @@ import pytest
 
 from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
 from domain.errors import RuleViolation
-from projections import through_time
-from projections.catchup import StoreCatchUp
+from projections import slips as through_time
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views, connect
-from services.application import DecisionLog
-from services.change_requests import ChangeTargetDate, MoveFeature
+from services.commands.application import DecisionLog
+from services.commands.change_requests import ChangeTargetDate, MoveFeature
 from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap, by, feature
 from tests.support.clock import SimulatedClock, stamping_with
 from tests.support.stores import open_views

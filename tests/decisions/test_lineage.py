@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
-from services.application import DecisionLog, NotFound
-from services.change_requests import ChangePriority, ChangeTargetDate, MoveFeature
+from services.commands.application import DecisionLog, NotFound
+from services.commands.change_requests import ChangePriority, ChangeTargetDate, MoveFeature
 from tests.decisions.scenario import KIM, MARCH_1, PAT, a_roadmap, by
 
 

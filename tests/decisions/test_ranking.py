@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import InvalidCommand
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.decisions.scenario import KIM, PAT, a_roadmap, by, feature
 from tests.support.clock import SimulatedClock, stamping_with
 

@@ -7,8 +7,13 @@ import pytest
 
 from domain.decision import ACCEPTED, REVERSED
 from domain.errors import RuleViolation
-from services.application import DecisionLog, NotFound
-from services.change_requests import ChangePriority, ChangeStatus, ChangeTargetDate, MoveFeature
+from services.commands.application import DecisionLog, NotFound
+from services.commands.change_requests import (
+    ChangePriority,
+    ChangeStatus,
+    ChangeTargetDate,
+    MoveFeature,
+)
 from tests.decisions.scenario import (
     KIM,
     MARCH_1,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from projections import through_time
-from projections.catchup import StoreCatchUp
+from projections import slips as through_time
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views, connect
-from services.application import DecisionLog
-from services.change_requests import ChangeTargetDate, MoveFeature
+from services.commands.application import DecisionLog
+from services.commands.change_requests import ChangeTargetDate, MoveFeature
 from tests.decisions.scenario import KIM, MARCH_1, PAT, Roadmap, a_roadmap, by, feature
 from tests.support.stores import open_views
 

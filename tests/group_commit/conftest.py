@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from services.application import DecisionLog
-from services.bootstrap import build_application
-from services.settings import Settings, StoreSettings
+from services.commands.application import DecisionLog
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import Settings, StoreSettings
 
 OpenLog = Callable[[], DecisionLog]
 

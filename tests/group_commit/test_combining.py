@@ -4,7 +4,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from services.combining import Combiner, Job
+from services.store.combining import Combiner, Job
 
 
 def test_a_lone_submitter_is_never_held_back_by_the_wait() -> None:

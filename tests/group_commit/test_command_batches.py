@@ -1,5 +1,5 @@
 """Command batches: commands arriving together run one after another on one thread, in one
-transaction, with the answers each would get alone (services/command_batches.py)."""
+transaction, with the answers each would get alone (services/store/command_batches.py)."""
 
 import sqlite3
 import threading
@@ -13,8 +13,8 @@ from eventsourcing.persistence import OperationalError
 
 from domain.clock import use_clock
 from domain.errors import DomainError
-from services.application import DecisionLog, Outcome, VersionConflict
-from services.group_commit import GroupCommitRecorder
+from services.commands.application import DecisionLog, Outcome, VersionConflict
+from services.store.group_commit import GroupCommitRecorder
 from tests.group_commit.conftest import OpenLog
 from tests.group_commit.test_group_commit import (
     REASON,

@@ -23,8 +23,8 @@ from eventsourcing.persistence import (
 )
 
 from domain.errors import InvalidCommand
-from services.application import DateAsISO, VersionConflict
-from services.fast_codec import FastJSONTranscoder
+from services.commands.application import DateAsISO, VersionConflict
+from services.store.fast_codec import FastJSONTranscoder
 from tests.group_commit.conftest import OpenLog
 from tests.group_commit.test_group_commit import REASON, new_feature, new_product, save_in_one_batch
 

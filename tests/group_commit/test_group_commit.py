@@ -12,8 +12,8 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.feature import Feature
 from domain.reasons import Reason
-from services.application import DecisionLog, Outcome
-from services.group_commit import GroupCommitRecorder
+from services.commands.application import DecisionLog, Outcome
+from services.store.group_commit import GroupCommitRecorder
 from tests.group_commit.conftest import OpenLog
 
 REASON = Reason(actor="pm@example.com", rationale="Customers asked for it.")
@@ -201,7 +201,7 @@ def test_a_lost_race_is_still_retried_on_fresh_state(open_log: OpenLog) -> None:
 def test_a_stale_expected_version_fails_alone_with_a_version_conflict(
     open_log: OpenLog,
 ) -> None:
-    from services.application import VersionConflict
+    from services.commands.application import VersionConflict
 
     app = open_log()
     product_id = new_product(app)
@@ -235,8 +235,8 @@ def test_acknowledged_commands_are_on_disk_for_the_next_process(open_log: OpenLo
 
 @pytest.mark.parametrize("group_commit", [True, False])
 def test_a_single_command_needs_no_company_to_commit(tmp_path: Any, group_commit: bool) -> None:
-    from services.bootstrap import build_application
-    from services.settings import Settings, StoreSettings
+    from services.runtime.bootstrap import build_application
+    from services.runtime.settings import Settings, StoreSettings
 
     app = build_application(Settings(data_dir=tmp_path,
                                      store=StoreSettings(group_commit=group_commit)))
@@ -249,8 +249,8 @@ def test_a_single_command_needs_no_company_to_commit(tmp_path: Any, group_commit
 def test_batches_that_wait_to_fill_still_give_every_command_its_own_position(
     tmp_path: Any,
 ) -> None:
-    from services.bootstrap import build_application
-    from services.settings import Settings, StoreSettings
+    from services.runtime.bootstrap import build_application
+    from services.runtime.settings import Settings, StoreSettings
 
     store = StoreSettings(group_commit_max_batch=4, group_commit_max_wait_ms=2)
     app = build_application(Settings(data_dir=tmp_path, store=store))

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from services.application import DecisionLog
-from services.bootstrap import build_application
-from services.settings import KafkaSettings, Settings
+from services.commands.application import DecisionLog
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import KafkaSettings, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO / "deploy" / "kafka.sh"

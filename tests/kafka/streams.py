@@ -16,7 +16,7 @@ from contract import generate
 from contract.changes import Change, change_from_event
 from contract.topics import ROADMAP_CHANGES
 from domain.reasons import Reason
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 
 ACTOR = "pat@example.com"
 

@@ -6,10 +6,10 @@ from datetime import date
 import pytest
 
 from contract.topics import entity_topics
-from services.application import DecisionLog
-from services.kafka_io import ProducerOptions
-from services.relay import Relay, RelayOptions, positions_for
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.runtime.settings import Settings
+from services.streaming.kafka_io import ProducerOptions
+from services.streaming.relay import Relay, RelayOptions, positions_for
 from tests.kafka.conftest import Broker
 from tests.kafka.streams import (
     ACTOR,

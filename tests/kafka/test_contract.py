@@ -15,10 +15,10 @@ from contract.changes import CHANGE_TYPES
 from contract.cloudevents import messages_for
 from contract.roadmap_changes import ROADMAP_TYPES
 from contract.topics import all_topics
-from services.application import DecisionLog
-from services.bootstrap import build_application
-from services.change_requests import ChangeTargetDate, MoveFeature
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.commands.change_requests import ChangeTargetDate, MoveFeature
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import Settings
 from tests.decisions.scenario import KIM, PAT, a_roadmap, by
 from tests.kafka.streams import Record, assert_valid, because, roadmap_history, stored_changes
 

@@ -6,10 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contract.topics import entity_topics, roadmap_topic
-from services.api.app import create_app
-from services.auth import Role
-from services.runtime import Runtime, build_runtime
-from services.settings import Settings
+from services.http.app import create_app
+from services.identity.tokens import Role
+from services.runtime.service import Runtime, build_runtime
+from services.runtime.settings import Settings
 from tests.api.driver import Api
 from tests.kafka.conftest import Broker
 from tests.kafka.streams import (

@@ -14,14 +14,14 @@ import pytest
 
 from contract.changes import Change
 from domain.clock import use_clock
-from projections import tracking
-from projections.catchup import StoreCatchUp
-from projections.kafka_feed import FeedOptions, KafkaFeed
+from projections.feeding import tracking
+from projections.feeding.catch_up import StoreCatchUp
+from projections.feeding.kafka import FeedOptions, KafkaFeed
 from projections.views import Views, apply_changes
-from services.application import DecisionLog
-from services.bootstrap import build_application
-from services.relay import RelayPositions, build_relay
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import Settings
+from services.streaming.relay import RelayPositions, build_relay
 from tests.kafka.conftest import REPO
 from tests.kafka.streams import roadmap_history, stored_changes
 
@@ -187,7 +187,7 @@ def test_pdl_project_from_kafka_builds_the_same_views_as_from_the_store(
         if source == "kafka":  # a read-model host: its own folder, no event store at all
             data_dir.mkdir()
         done = subprocess.run(
-            [sys.executable, "-m", "services.cli", "project", "--source", source,
+            [sys.executable, "-m", "services.runtime.cli", "project", "--source", source,
              "--data-dir", str(data_dir)],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr

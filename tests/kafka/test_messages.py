@@ -17,8 +17,8 @@ from contract.cloudevents import (
     roadmap_change_from_message,
 )
 from contract.roadmap_changes import roadmap_change_from
-from services.bootstrap import build_application
-from services.settings import Settings
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import Settings
 from tests.kafka.streams import ACTOR, because, new_feature, new_product, stored_changes
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from contract.topics import entity_topics
-from services.application import DecisionLog
-from services.relay import RelayPositions
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.runtime.settings import Settings
+from services.streaming.relay import RelayPositions
 from tests.kafka.conftest import REPO, Broker
 from tests.kafka.streams import (
     assert_per_key_order,
@@ -27,14 +27,15 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
 def relay_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    """``python -m services.relay`` on the test's store and topics, small batches."""
+    """``python -m services.streaming.relay`` on the test's store and topics, small batches."""
     env = {**os.environ,
            "PDL_DATA_DIR": str(settings.data_dir),
            "PDL_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers or "",
            "PDL_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
            "PDL_KAFKA__CLIENT_ID": "pdl-test-relay"}
     return subprocess.Popen(
-        [sys.executable, "-m", "services.relay", "--batch-size", "100", "--poll-interval", "0.05"],
+        [sys.executable, "-m", "services.streaming.relay", "--batch-size", "100",
+         "--poll-interval", "0.05"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"),
     )
 

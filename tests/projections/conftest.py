@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from projections.catchup import StoreCatchUp
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
-from services.application import DecisionLog
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.runtime.settings import Settings
 from tests.projections.scenario import Clock
 from tests.support.clock import stamping_with
 from tests.support.stores import open_log, open_views

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from contract.changes import Change, change_from_event
 from domain.reasons import Reason
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.support.clock import SimulatedClock
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

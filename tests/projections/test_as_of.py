@@ -2,10 +2,10 @@
 
 from datetime import date
 
-from projections.catchup import StoreCatchUp
+from projections.feeding.catch_up import StoreCatchUp
 from projections.intervals import instant
 from projections.views import Views
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.projections.scenario import Clock, a_feature, a_product, a_release, because
 
 

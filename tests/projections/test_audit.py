@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from projections.catchup import StoreCatchUp
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.projections.scenario import START, Clock, a_feature, a_product, because, roadmap_story
 
 

@@ -10,7 +10,7 @@ import pytest
 from contract.changes import Change
 from projections import audit, roadmap
 from projections.views import Views, apply_changes
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.projections.scenario import changes_of, interleaved
 from tests.projections.test_decode import every_change_type
 

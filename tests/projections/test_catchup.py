@@ -9,11 +9,11 @@ from uuid import UUID
 import pytest
 
 from contract.changes import Change
-from projections.catchup import StoreCatchUp
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
-from services.application import DecisionLog
-from services.bootstrap import build_application
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import Settings
 from tests.projections.scenario import a_feature, a_product
 
 WAIT_S = 10.0  # generous: only reached when something is broken

@@ -8,9 +8,9 @@ must be the current one.
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from projections.catchup import StoreCatchUp
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.projections.scenario import Clock, a_product, a_release, because
 
 

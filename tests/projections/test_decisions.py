@@ -5,10 +5,10 @@ from datetime import date
 from uuid import UUID
 
 from contract.changes import event_id
-from projections.catchup import StoreCatchUp
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views, apply_changes
-from services.application import DecisionLog
-from services.change_requests import MoveFeature
+from services.commands.application import DecisionLog
+from services.commands.change_requests import MoveFeature
 from tests.projections.scenario import (
     a_feature,
     a_product,

@@ -14,10 +14,10 @@ from contract.changes import (
     event_id,
     event_id_text,
 )
-from projections.decode import ChangeDecoder, _datetime
+from projections.feeding.decode import ChangeDecoder, _datetime
 from projections.intervals import instant
-from services.application import DecisionLog
-from services.change_requests import MoveFeature
+from services.commands.application import DecisionLog
+from services.commands.change_requests import MoveFeature
 from tests.kafka.streams import roadmap_history
 from tests.projections.scenario import a_feature, a_release, because
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from projections import rebuild as rebuilding
-from projections.catchup import StoreCatchUp
-from projections.rebuild import RebuildFailed, ViewsInUse, rebuild
+from projections.feeding import rebuild as rebuilding
+from projections.feeding.catch_up import StoreCatchUp
+from projections.feeding.rebuild import RebuildFailed, ViewsInUse, rebuild
 from projections.views import Views
-from services.application import DecisionLog
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.runtime.settings import Settings
 from tests.projections.scenario import because, dump, roadmap_story
 
 

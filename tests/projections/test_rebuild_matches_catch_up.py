@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from contract.changes import CHANGE_TYPES
-from projections.catchup import StoreCatchUp
-from projections.rebuild import rebuild
+from projections.feeding.catch_up import StoreCatchUp
+from projections.feeding.rebuild import rebuild
 from projections.views import Views
-from services.application import DecisionLog
-from services.settings import Settings, StoreSettings
+from services.commands.application import DecisionLog
+from services.runtime.settings import Settings, StoreSettings
 from tests.projections.scenario import (
     Clock,
     a_feature,

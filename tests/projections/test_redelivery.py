@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from projections.views import Views, apply_changes
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.projections.scenario import changes_of, dump, interleaved, roadmap_story
 
 

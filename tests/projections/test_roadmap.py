@@ -4,9 +4,9 @@ from datetime import date
 from typing import Any
 from uuid import uuid4
 
-from projections.catchup import StoreCatchUp
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
-from services.application import DecisionLog
+from services.commands.application import DecisionLog
 from tests.projections.scenario import a_feature, a_product, a_release, because, roadmap_story
 
 

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from projections.views import Views
-from services.application import DecisionLog
-from services.bootstrap import build_application
-from services.settings import Settings
+from services.commands.application import DecisionLog
+from services.runtime.bootstrap import build_application
+from services.runtime.settings import Settings
 
 
 def open_log(settings: Settings) -> Iterator[DecisionLog]:

@@ -11,10 +11,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.reasons import Reason
-from projections.catchup import StoreCatchUp
+from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
-from services.application import DecisionLog
-from services.change_requests import ChangeTargetDate, MoveFeature
+from services.commands.application import DecisionLog
+from services.commands.change_requests import ChangeTargetDate, MoveFeature
 from tests.support.clock import SimulatedClock
 
 MONTHS = ("January", "February", "March", "April", "May", "June")

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from domain.errors import InvalidCommand
-from projections.catchup import StoreCatchUp
 from projections.diff import InvalidInterval, render_markdown, roadmap_diff
+from projections.feeding.catch_up import StoreCatchUp
 from tests.through_time.scenario import Calendar, History, because
 
 DECISION = "Export waits for the new engine"

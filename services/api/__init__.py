@@ -1,1 +1,0 @@
-"""The HTTP API: thin handlers over :class:`services.application.DecisionLog`."""

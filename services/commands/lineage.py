@@ -1,0 +1,104 @@
+"""Lineage: which decisions shaped an entity, and what a decision changed that later
+decisions changed again. Read from the entities' own histories in the event store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from contract.changes import Change, change_from_event
+from domain.decision import Decision
+from domain.errors import DomainError
+from services.commands.host import Host
+
+
+@dataclass(frozen=True)
+class DecisionStep:
+    """A decision that shaped an entity, with the entity's changes it caused, in order."""
+
+    decision_id: UUID
+    title: str
+    status: str
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class DecisionLineage:
+    """What a decision changed, how it relates to others, and who changed its work again."""
+
+    decision_id: UUID
+    title: str
+    status: str
+    supersedes: UUID | None
+    superseded_by: UUID | None
+    reverses: UUID | None
+    reversed_by: UUID | None
+    changed: list[Change]
+    changed_again_by: list[DecisionStep]
+
+
+class LineageMixin:
+    """Lineage queries, mixed into :class:`services.commands.application.DecisionLog`."""
+
+    def entity_lineage(self: Host, entity_id: UUID) -> list[DecisionStep]:
+        """The decisions that shaped an entity, in order, each with the changes it caused."""
+        events = list(self.events.get(entity_id))
+        if not events:
+            raise _not_found(entity_id)
+        return _steps(self, [e for e in events if _cause(e)])
+
+    def decision_lineage(self: Host, decision_id: UUID) -> DecisionLineage:
+        """What a decision changed, and which later decisions changed the same entities."""
+        decision = self._get(Decision, decision_id)
+        changed: list[Any] = []
+        later: list[Any] = []
+        for entity_id in _touched_ids(decision):
+            events = list(self.events.get(entity_id))
+            ours = [i for i, e in enumerate(events) if _cause(e) == decision_id]
+            changed += [events[i] for i in ours]
+            if ours and entity_id not in (decision.supersedes, decision.reverses):
+                later += [e for e in events[ours[-1] + 1:]
+                          if _cause(e) not in (None, decision_id)]
+        return DecisionLineage(
+            decision_id=decision.id, title=decision.title, status=decision.status,
+            supersedes=decision.supersedes, superseded_by=decision.superseded_by,
+            reverses=decision.reverses, reversed_by=decision.reversed_by,
+            changed=[change_from_event(e) for e in _in_time_order(changed)],
+            changed_again_by=_steps(self, _in_time_order(later)),
+        )
+
+
+def _cause(event: Any) -> UUID | None:
+    """The decision that caused ``event``, if any."""
+    return getattr(event, "decision_id", None)
+
+
+def _touched_ids(decision: Decision) -> list[UUID]:
+    ids: list[UUID] = []
+    for change in decision.changes:
+        for key in ("feature_id", "release_id", "old_release_id"):
+            if change.get(key) is not None and change[key] not in ids:
+                ids.append(change[key])
+    return ids + [i for i in (decision.supersedes, decision.reverses) if i is not None]
+
+
+def _in_time_order(events: Iterable[Any]) -> list[Any]:
+    return sorted(events, key=lambda e: (e.timestamp, str(e.originator_id), e.originator_version))
+
+
+def _steps(app: Host, events: Sequence[Any]) -> list[DecisionStep]:
+    """Group events by the decision that caused them, keeping the order of first cause."""
+    grouped: dict[UUID, list[Any]] = {}
+    for event in events:
+        grouped.setdefault(event.decision_id, []).append(event)
+    decisions = {i: app._get(Decision, i) for i in grouped}
+    return [DecisionStep(i, decisions[i].title, decisions[i].status,
+                         [change_from_event(e) for e in evs]) for i, evs in grouped.items()]
+
+
+def _not_found(entity_id: UUID) -> DomainError:
+    from services.commands.application import NotFound  # the application module imports this one
+
+    return NotFound(f"No entity with id {entity_id}.")

@@ -1,0 +1,101 @@
+"""Reversing a decision: the changes that compensate its own, refused when later
+changes are in the way (with who made them, when and why)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from domain.decision import Decision
+from domain.errors import DomainError, RuleViolation
+from domain.feature import Feature
+from domain.reasons import Reason
+from domain.release import Release
+from services.commands.change_requests import (
+    MOVE,
+    PRIORITY,
+    STATUS,
+    TARGET_DATE,
+    UNSCHEDULE,
+    apply_change,
+    describe,
+    label,
+    undo_of,
+)
+from services.commands.host import Host
+from services.store.unit_of_work import Workspace
+
+
+def compensations(app: Host, work: Workspace, original: Decision,
+                  reason: Reason) -> list[dict[str, Any]]:
+    """Undo ``original``'s changes, last first; refuse when later changes are in the way."""
+    original.ensure_in_force("reversed")
+    applied = []
+    for change in reversed(original.changes):
+        undo = undo_of(change)
+        _ensure_unchanged_since(app, work, original, change)
+        try:
+            applied.append(apply_change(app, work, undo, reason, original.product_id))
+        except DomainError as error:
+            raise RuleViolation(
+                f"Decision '{original.title}' cannot be reversed exactly: "
+                f"{describe(work, undo)} is refused: {error} Nothing was changed."
+            ) from error
+    return applied
+
+
+#: For each kind of change: the attribute it set, its value after the change, and the
+#: events that can set that attribute again.
+_WATCHED: dict[str, tuple[str, Callable[[dict[str, Any]], Any], tuple[type, ...]]] = {
+    MOVE: ("release_id", lambda c: c["release_id"], (Feature.Scheduled, Feature.Unscheduled)),
+    UNSCHEDULE: ("release_id", lambda c: None, (Feature.Scheduled, Feature.Unscheduled)),
+    TARGET_DATE: ("target_date", lambda c: c["target_date"], (Release.TargetDateChanged,)),
+    STATUS: ("status", lambda c: c["status"], (Feature.StatusChanged,)),
+    PRIORITY: ("priority", lambda c: c["priority"],
+               (Feature.PriorityChanged, Feature.PriorityScored)),
+}
+
+
+def _ensure_unchanged_since(app: Host, work: Workspace, original: Decision,
+                            change: dict[str, Any]) -> None:
+    """Refuse to undo ``change`` when its entity no longer has the value it set."""
+    attribute, after, watched = _WATCHED[change["kind"]]
+    entity_id = change.get("feature_id") or change["release_id"]
+    entity = work.load(Feature if "feature_id" in change else Release, entity_id)
+    if getattr(entity, attribute) == after(change):
+        return
+    events = list(app.events.get(entity_id))
+    ours = max((i for i, e in enumerate(events)
+                if getattr(e, "decision_id", None) == original.id), default=-1)
+    since = [e for e in events[ours + 1:] if isinstance(e, watched)]
+    cause = f" on {_who_and_why(app, since[-1])}" if since else ""
+    raise RuleViolation(
+        f"Decision '{original.title}' cannot be reversed exactly: {label(entity)} changed "
+        f"after it: its {_FIELDS[attribute]} is now {_value(work, getattr(entity, attribute))}, "
+        f"not {_value(work, after(change))} as this decision left it. That change was made"
+        f"{cause}. Reverse or undo that change first."
+    )
+
+
+def _who_and_why(app: Host, event: Any) -> str:
+    when = f"{event.timestamp.date().isoformat()} by {event.actor}"
+    if event.decision_id:
+        decision = app._get(Decision, event.decision_id)
+        return f"{when} (decision '{decision.title}', {decision.id})"
+    return f"{when} (\"{event.rationale}\")"
+
+
+_FIELDS = {"release_id": "release", "target_date": "target date", "status": "status",
+           "priority": "priority"}
+
+
+def _value(work: Workspace, value: Any) -> str:
+    if value is None:
+        return "none (the backlog)"
+    if isinstance(value, UUID):
+        return f"'{work.load(Release, value).name}'"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value if isinstance(value, str) else f"{value:g}"

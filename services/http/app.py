@@ -1,0 +1,70 @@
+"""The HTTP application: routers, error mapping and middleware around one :class:`Runtime`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.http import problems
+from services.http.middleware import MAX_BODY_BYTES, BodyLimit, Idempotency
+from services.http.read_cache import CachedReads, ReadCache
+from services.http.routes import (
+    decisions,
+    features,
+    products,
+    releases,
+    through_time,
+    tokens,
+    views,
+)
+from services.http.schemas import ProblemOut
+from services.runtime.service import Runtime
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemOut, "description": what,
+             "content": {"application/problem+json": {
+                 "schema": {"$ref": "#/components/schemas/ProblemOut"}}}}
+    for status, what in [(400, "Malformed JSON or header"), (401, "Missing or invalid token"),
+                         (403, "The token's role does not allow this"),
+                         (404, "No such entity"), (409, "A domain rule forbids the change"),
+                         (412, "If-Match is stale"), (413, "Body over the size limit"),
+                         (422, "Invalid request or command"),
+                         (503, "The views have not caught up with ?after= yet")]
+}
+
+DESCRIPTION = """Record the decisions that shape a product — why, what and when — and read the
+roadmap and the audit trail. Every request needs `Authorization: Bearer <token>`.
+Writes return `{id, version, position}`: send `If-Match: "<version>"` to refuse stale
+writes, `Idempotency-Key` to retry safely, and read views with `?after=<position>`."""
+
+
+def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The API over ``runtime``; the views' catch-up runs while the app is being served."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(title="Product Decision Log", version="1", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.read_cache = cache = ReadCache()
+    problems.install(app)
+    for module in (products, features, releases, views, decisions, through_time, tokens):
+        app.include_router(module.router, responses=PROBLEMS)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness, and how far the views have caught up with the log (no token needed)."""
+        return {"status": "ok", "log_position": runtime.app.event_count(),
+                "views_position": runtime.views.position}
+
+    app.add_middleware(Idempotency, runtime=runtime)
+    app.add_middleware(CachedReads, runtime=runtime, cache=cache)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    return app

@@ -1,0 +1,142 @@
+"""Dependencies shared by the routers: the runtime, the caller, If-Match, read-your-writes.
+
+They are ``async`` and shallow on purpose: FastAPI runs a plain ``def`` dependency in a
+worker thread, and re-solves every node of the graph on each request; both cost far more
+than the work itself (a header parse, an indexed lookup of the token). Only waiting for
+the views (``?after=`` beyond their position) leaves the event loop.
+"""
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from projections.views import Views
+from services.http.middleware import identity_of
+from services.http.problems import Problem
+from services.http.read_cache import Key, ReadCache, request_key
+from services.identity.tokens import Identity, Role
+from services.runtime.service import Runtime
+
+bearer = HTTPBearer(auto_error=False, description="A token from `pdl token create`.")
+MAX_POSITION = 2**63 - 1  # SQLite's largest integer
+ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", "Authentication required", detail,
+                   {"WWW-Authenticate": 'Bearer realm="pdl"'})
+
+
+def caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Identity:
+    """The identity behind the request's bearer token (a lookup that never waits for a
+    writer, see :class:`services.identity.tokens.TokenStore`; done once per request)."""
+    if credentials is None:
+        raise unauthorized("Send 'Authorization: Bearer <token>'; create a token with "
+                           "'pdl token create --name NAME --role ROLE'.")
+    identity = identity_of(runtime_of(request), request.scope, credentials.credentials)
+    if identity is None:
+        raise unauthorized("That bearer token is not valid (unknown or revoked).")
+    return identity
+
+
+def require(role: Role) -> Callable[..., Awaitable[Identity]]:
+    """A dependency admitting callers whose role includes ``role``."""
+
+    async def check(request: Request, credentials: Credentials) -> Identity:
+        identity = caller(request, credentials)
+        if not identity.role.allows(role):
+            raise Problem(403, "forbidden", "Not allowed",
+                          f"Token '{identity.name}' has role {identity.role.value}; "
+                          f"this needs role {role.value} or higher.")
+        return identity
+
+    return check
+
+
+Viewer = Annotated[Identity, Depends(require(Role.viewer))]
+Editor = Annotated[Identity, Depends(require(Role.editor))]
+Admin = Annotated[Identity, Depends(require(Role.admin))]
+
+
+async def expected_version(if_match: Annotated[str | None, Header(
+        description='The ETag you last read, e.g. "3": the write fails with 412 if stale.')]
+        = None) -> int | None:
+    """The version named by ``If-Match``; ``None`` when absent or ``*``."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = ETAG.match(if_match.strip())
+    if match is None:
+        raise Problem(400, "bad-if-match", "Malformed If-Match",
+                      f"If-Match must be one entity tag as returned in ETag, e.g. \"3\"; "
+                      f"got {if_match!r}.")
+    return int(match.group(1))
+
+
+ExpectedVersion = Annotated[int | None, Depends(expected_version)]
+
+
+After = Annotated[int | None, Query(
+    ge=0, le=MAX_POSITION, description="A position returned by a write: wait for the views.")]
+
+
+async def views_reached(runtime: Runtime, after: int | None) -> None:
+    """Wait (briefly) until the views have applied position ``after``."""
+    if after is None or runtime.views.position >= after:
+        return
+    timeout = runtime.settings.api.read_your_writes_timeout_s
+    if not await run_in_threadpool(runtime.views.wait_for, after, timeout):
+        raise Problem(503, "views-behind", "The views are catching up",
+                      f"The views have not reached position {after} within {timeout:g} s "
+                      f"(they are at {runtime.views.position}); retry shortly.",
+                      {"Retry-After": "1"}, position=runtime.views.position)
+
+
+async def caught_up(request: Request, who: Viewer, after: After = None) -> None:
+    """Wait (briefly) until the views have applied position ``after``; callers are
+    authenticated first, so nobody without a token can tie up a worker waiting."""
+    await views_reached(runtime_of(request), after)
+
+
+CaughtUp = Depends(caught_up)
+
+
+@dataclass(frozen=True)
+class ViewReads:
+    """One viewer's read of the views, caught up with ``?after=``, answered through the
+    cache of serialized responses (:mod:`services.http.read_cache`)."""
+
+    views: Views
+    cache: ReadCache
+    key: Key
+
+    async def answer(self, read: Callable[[], Any]) -> Response:
+        """The JSON response to this request: kept at the views' position, or ``read()``."""
+        return await self.cache.answer(self.views, self.key, read)
+
+
+async def view_reads(request: Request, who: Viewer, after: After = None) -> ViewReads:
+    """What :data:`CaughtUp` does, in the same order, handing over the views to read."""
+    runtime = runtime_of(request)
+    await views_reached(runtime, after)
+    return ViewReads(runtime.views, request.app.state.read_cache, request_key(request.scope))
+
+
+Reads = Annotated[ViewReads, Depends(view_reads)]

@@ -1,0 +1,206 @@
+"""ASGI middleware: a cap on request bodies, and Idempotency-Key handling for POSTs."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.http.problems import problem_response
+from services.identity.idempotency import Claim, StoredResponse, WouldWait, fingerprint
+from services.identity.tokens import Identity
+from services.runtime.service import Runtime
+from services.store import command_keys
+
+T = TypeVar("T")
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_KEY_LENGTH = 200
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if the request has one."""
+    scheme, _, token = (header(scope, b"authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+_IDENTITY = "pdl.identity"  # the scope key where a request's token lookup is kept
+
+
+def identity_of(runtime: Runtime, scope: Scope, token: str) -> Identity | None:
+    """The identity behind ``token``, looked up once per request: the middlewares and the
+    route's dependency share the answer through the request's scope."""
+    known = scope.get(_IDENTITY)
+    if known is not None and known[0] == token:
+        identity: Identity | None = known[1]
+        return identity
+    identity = runtime.tokens.authenticate(token)
+    scope[_IDENTITY] = (token, identity)
+    return identity
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands over ``body`` once, then defers to the client."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (already capped by :class:`BodyLimit`)."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False) and message["type"] == "http.request"
+    return body
+
+
+async def send_problem(scope: Scope, receive: Receive, send: Send, status: int, slug: str,
+                       title: str, detail: str, **headers: str) -> None:
+    response = problem_response(status, slug, title, detail,
+                                {k.replace("_", "-"): v for k, v in headers.items()})
+    await response(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413; buffer the rest for the app."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self.too_large(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # the client went away
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                return await self.too_large(scope, receive, send)
+        await self.app(scope, replaying(body, receive), send)
+
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_problem(scope, receive, send, 413, "too-large", "Request body too large",
+                           f"The request body is larger than {self.max_bytes // 1024} KiB.")
+
+
+class Idempotency:
+    """Replay the stored response of a POST retried with the same ``Idempotency-Key``.
+
+    Runs after :class:`BodyLimit`, so the whole body is at hand. Requests without a
+    valid token pass through untouched (the route answers 401).
+    """
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app, self.runtime = app, runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        if key is None or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+            return await send_problem(
+                scope, receive, send, 400, "bad-idempotency-key", "Malformed Idempotency-Key",
+                f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable characters, "
+                "e.g. a UUID.")
+        owner = self.owner(scope)  # an indexed read, cheap enough for the event loop
+        if owner is None:
+            return await self.app(scope, receive, send)
+        body = await read_body(receive)
+        request = replaying(body, receive)
+        print_ = fingerprint(scope["method"], scope["path"] + "?" +
+                             scope["query_string"].decode("latin-1"), body, owner)
+        store = self.runtime.idempotency
+        claim, stored = await self.stored(store.claim, owner, key, print_)
+        if claim is Claim.claimed:
+            return await self.first_time(scope, request, send, owner, key, print_)
+        if claim is Claim.replay and stored is not None:
+            return await replay(stored, send)
+        if claim is Claim.in_flight:
+            return await send_problem(
+                scope, request, send, 409, "idempotency-in-flight", "Request in progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                Retry_After="1")
+        await send_problem(
+            scope, request, send, 422, "idempotency-key-reused", "Idempotency-Key reused",
+            "This Idempotency-Key was already used for a different request (another "
+            "method, path or body). Use a new key for a new request.")
+
+    async def stored(self, write: Callable[..., T], *args: Any) -> T:
+        """Run a write of the idempotency store: on the event loop when it waits neither for
+        the disk nor for another writer (a few tens of microseconds, cheaper than a thread
+        hop), else in a worker thread, so that the event loop never waits."""
+        if not self.runtime.idempotency.synced:
+            try:
+                return write(*args, wait=False)
+            except WouldWait:
+                pass  # another thread or process is writing: wait for it off the loop
+        return await run_in_threadpool(write, *args)
+
+    def owner(self, scope: Scope) -> str | None:
+        """The name of the token the request carries, if it is a valid one."""
+        token = bearer_token(scope)
+        identity = identity_of(self.runtime, scope, token) if token else None
+        return identity.name if identity else None
+
+    async def first_time(self, scope: Scope, receive: Receive, send: Send, owner: str,
+                         key: str, print_: str) -> None:
+        """Run the request; keep its response if it succeeded, free the key if not."""
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
+        store = self.runtime.idempotency
+        try:
+            with command_keys.keyed(owner, key, print_):  # recorded with the command's events
+                await self.app(scope, receive, capturing(send, captured))
+        except BaseException:
+            await self.stored(store.release, owner, key)
+            raise
+        if 200 <= captured["status"] < 300:
+            response = StoredResponse(captured["status"], captured["headers"], captured["body"])
+            await self.stored(store.complete, owner, key, response)
+        else:
+            await self.stored(store.release, owner, key)
+
+
+def capturing(send: Send, captured: dict[str, Any]) -> Callable[[Message], Awaitable[None]]:
+    """A ``send`` that also records the status, headers and body it passes on."""
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            captured["status"] = message["status"]
+            captured["headers"] = [(k.decode("latin-1"), v.decode("latin-1"))
+                                   for k, v in message.get("headers", [])]
+        elif message["type"] == "http.response.body":
+            captured["body"] += message.get("body", b"")
+        await send(message)
+
+    return capture
+
+
+async def replay(stored: StoredResponse, send: Send) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body})

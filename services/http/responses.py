@@ -1,0 +1,34 @@
+"""How a successful write answers: the outcome, its ETag, and a nudge to the views."""
+
+from fastapi import Response
+from fastapi.responses import JSONResponse
+
+from domain.reasons import Reason
+from services.commands.application import Outcome
+from services.http.schemas import Change
+from services.identity.tokens import Identity
+from services.runtime.service import Runtime
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def written(runtime: Runtime, outcome: Outcome, location: str | None = None) -> JSONResponse:
+    """``201`` with ``Location`` for a create, ``200`` for a command; both carry the ETag."""
+    runtime.notify()
+    headers = {"ETag": etag(outcome.version)}
+    if location:
+        headers["Location"] = location
+    body = {"id": str(outcome.id), "version": outcome.version, "position": outcome.position}
+    return JSONResponse(body, status_code=201 if location else 200, headers=headers)
+
+
+def tagged(response: Response, version: int) -> None:
+    """Set the ETag of a read."""
+    response.headers["ETag"] = etag(version)
+
+
+def reason(who: Identity, change: Change) -> Reason:
+    """The decision context of a change: the caller, the rationale, the evidence."""
+    return Reason(actor=who.name, rationale=change.rationale, evidence=tuple(change.evidence))

@@ -1,0 +1,201 @@
+"""The ``pdl`` command. Every subcommand works on the same data folder.
+
+Subcommands are registered in :data:`COMMANDS` (name -> function adding its parser), so
+new ones (``relay``, ``project``) plug in without touching the others.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from services.identity.tokens import NAME_PATTERN, Role, TokenNameTaken, TokenStore
+from services.runtime.settings import Settings
+
+Subparsers = Any  # argparse's _SubParsersAction is private
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+#: Parent of every leaf parser, so ``--data-dir`` also works after the subcommand.
+DATA_DIR = argparse.ArgumentParser(add_help=False)
+DATA_DIR.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
+                      help="data folder (default: $PDL_DATA_DIR or ./pdl-data)")
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the HTTP API, keeping the views caught up; first start prints an admin token."""
+    import uvicorn
+
+    from services.http.app import create_app
+    from services.runtime.service import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        if runtime.tokens.count() == 0:
+            token, _ = runtime.tokens.create("admin", Role.admin)
+            print(f"Created admin token (shown only once; store it now): {token}", flush=True)
+        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info")
+    finally:
+        runtime.close()
+    return 0
+
+
+def token_create(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a token and print only the token on stdout."""
+    import re
+
+    if not re.match(NAME_PATTERN, args.name):
+        return fail(f"invalid token name {args.name!r}: use letters, digits, . _ @ - "
+                    "(up to 100 characters, starting with a letter or digit)", code=2)
+    tokens = TokenStore(settings.service_db_path)
+    try:
+        token, _ = tokens.create(args.name, Role(args.role))
+    except TokenNameTaken as taken:
+        return fail(str(taken))
+    finally:
+        tokens.close()
+    print(token)
+    return 0
+
+
+def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild every view from the start of the event log."""
+    from projections.feeding.rebuild import ViewsInUse, rebuild
+    from services.runtime.bootstrap import build_application
+
+    app = build_application(settings)
+    try:
+        rebuild(app, settings.views_path, workers=args.workers)
+        events = app.event_count()
+    except ViewsInUse as in_use:
+        return fail(f"{in_use} Stop 'pdl serve' first.")
+    finally:
+        app.close()
+    print(f"Rebuilt the views in {settings.views_path} from {events} events.", file=sys.stderr)
+    return 0
+
+
+def relay(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish the event log to Kafka until SIGTERM / Ctrl-C (the outbox relay)."""
+    from services.streaming.relay import RelayOptions, relay_main
+
+    options = RelayOptions() if args.batch_size is None else RelayOptions(
+        batch_size=args.batch_size)
+    return relay_main(settings, options)
+
+
+def project(args: argparse.Namespace, settings: Settings) -> int:
+    """Bring the views up to date from the store or from the Kafka topics."""
+    from projections.feeding.kafka import project_main
+
+    return project_main(settings, source=args.source, follow=args.follow, group_id=args.group)
+
+
+def add_serve(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("serve", help="run the HTTP API", parents=[DATA_DIR])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.set_defaults(handler=serve)
+
+
+def add_token(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("token", help="manage API tokens")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a token; prints only the token",
+                                parents=[DATA_DIR])
+    create.add_argument("--name", required=True, help="the actor recorded in events")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.set_defaults(handler=token_create)
+
+
+def add_projections(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("projections", help="manage the views")
+    actions = parser.add_subparsers(dest="action", required=True)
+    rebuild = actions.add_parser("rebuild", help="rebuild the views from the event log",
+                                 parents=[DATA_DIR])
+    rebuild.add_argument("--workers", type=_positive, default=None,
+                         help="loader processes (default: one per core, up to 4)")
+    rebuild.set_defaults(handler=projections_rebuild)
+
+
+def _positive(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def add_relay(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "relay", help="publish the event log to Kafka (PDL_KAFKA__BOOTSTRAP_SERVERS)",
+        parents=[DATA_DIR])
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="events per published batch (default: the relay's, 2000)")
+    parser.set_defaults(handler=relay)
+
+
+def add_project(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("project", help="update the views from the store or Kafka",
+                                   parents=[DATA_DIR])
+    parser.add_argument("--source", choices=["store", "kafka"], default="store")
+    parser.add_argument("--follow", action="store_true",
+                        help="keep following until SIGTERM / Ctrl-C (default: catch up, exit)")
+    parser.add_argument("--group", default=None,
+                        help="Kafka consumer group (default: <client id>.<prefix>.views)")
+    parser.set_defaults(handler=project)
+
+
+#: Subcommand name -> function that adds its parser (and sets ``handler``).
+COMMANDS: dict[str, Callable[[Subparsers], None]] = {
+    "serve": add_serve,
+    "token": add_token,
+    "projections": add_projections,
+    "relay": add_relay,
+    "project": add_project,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="pdl", description="Product decision log.")
+    root.add_argument("--data-dir", type=Path, default=None,
+                      help="data folder (default: $PDL_DATA_DIR or ./pdl-data)")
+    subparsers = root.add_subparsers(dest="command", required=True)
+    for add in COMMANDS.values():
+        add(subparsers)
+    return root
+
+
+def load_settings(data_dir: Path | None) -> Settings:
+    overrides: dict[str, Any] = {} if data_dir is None else {"data_dir": data_dir}
+    return Settings(**overrides)
+
+
+def settings_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = "PDL_" + "__".join(str(p) for p in first["loc"]).upper()
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"invalid settings: {where}: {first['msg']}{more}"
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"pdl: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings(args.data_dir)
+    except ValidationError as error:
+        return fail(settings_error(error), code=2)
+    except SettingsError as error:
+        return fail(f"invalid settings: {error}", code=2)
+    handler: Handler = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

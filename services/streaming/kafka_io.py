@@ -1,0 +1,175 @@
+"""A small, typed wrapper over kafka-python: publish a batch and know it is stored; create topics.
+
+Delivery is explicit: :meth:`Publisher.send` hands a batch to the producer and returns an
+:class:`InFlight` whose ``wait()`` returns only once the broker has acknowledged every message of
+it (``acks=all``) and raises :class:`KafkaUnavailable` otherwise (``publish`` = both). The
+producer is idempotent with at most 5 requests in flight, so retries neither duplicate nor
+reorder messages within a partition.
+
+The producer itself never gives up on a batch (unbounded retries, a delivery timeout far beyond
+``ack_timeout_s``): a batch failing on its own while a later one to the same partition succeeds
+would leave a gap that a re-publish fills out of order. Instead ``wait()`` gives up after
+``ack_timeout_s`` and the caller closes the producer (:meth:`Publisher.close`), which aborts every
+unacknowledged batch at once; what reached the broker is then a prefix of each partition's
+sequence, and re-publishing from the last recorded position keeps each key in order.
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+
+from contract.cloudevents import KafkaMessage
+from services.runtime.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+#: Topics keep their history forever: consumers replay from the start.
+TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+
+
+class KafkaUnavailable(Exception):
+    """The broker could not be reached, or did not acknowledge a batch in time."""
+
+
+@dataclass(frozen=True)
+class ProducerOptions:
+    """Buffering, batching and timeouts of the producer."""
+
+    linger_ms: int = 5
+    batch_size_bytes: int = 256 * 1024
+    max_in_flight: int = 5
+    #: Retry transient errors until ``delivery_timeout_ms`` (explicitly: never give up alone).
+    retries: int = 2**31 - 1
+    retry_backoff_ms: int = 100
+    request_timeout_ms: int = 10_000
+    delivery_timeout_ms: int = 24 * 3600 * 1000
+    #: How long :meth:`InFlight.wait` waits for a batch before declaring Kafka unavailable.
+    ack_timeout_s: float = 30.0
+    connect_timeout_ms: int = 5_000
+    reconnect_backoff_max_ms: int = 1_000
+
+
+def describe(error: BaseException) -> str:
+    """``error`` as one short line naming its type once."""
+    text = str(error)
+    name = type(error).__name__
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
+def _client_config(kafka: KafkaSettings, options: ProducerOptions) -> dict[str, Any]:
+    return {
+        "bootstrap_servers": (kafka.bootstrap_servers or "").split(","),
+        "client_id": kafka.client_id,
+        "request_timeout_ms": options.request_timeout_ms,
+        "bootstrap_timeout_ms": options.connect_timeout_ms,
+        "reconnect_backoff_max_ms": options.reconnect_backoff_max_ms,
+    }
+
+
+class InFlight:
+    """A batch handed to the producer; :meth:`wait` returns once all of it is acknowledged."""
+
+    def __init__(self, futures: list[Any], timeout_s: float) -> None:
+        self._futures = futures
+        self._timeout_s = timeout_s
+
+    def wait(self) -> None:
+        """Block until the broker has stored every message; KafkaUnavailable if it did not."""
+        deadline = time.monotonic() + self._timeout_s
+        try:
+            for future in self._futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaTimeoutError as error:
+            raise KafkaUnavailable(
+                f"{len(self._futures)} messages not acknowledged within {self._timeout_s:g}s"
+            ) from error
+        except (KafkaError, OSError) as error:
+            raise KafkaUnavailable(describe(error)) from error
+
+
+class Publisher:
+    """An idempotent, ``acks=all`` producer that publishes batches and waits for them."""
+
+    def __init__(self, kafka: KafkaSettings, options: ProducerOptions | None = None) -> None:
+        self._options = options or ProducerOptions()
+        opts = self._options
+        try:
+            self._producer = KafkaProducer(
+                **_client_config(kafka, opts),
+                acks="all",
+                enable_idempotence=True,
+                max_in_flight_requests_per_connection=opts.max_in_flight,
+                retries=opts.retries,
+                retry_backoff_ms=opts.retry_backoff_ms,
+                linger_ms=opts.linger_ms,
+                batch_size=opts.batch_size_bytes,
+                delivery_timeout_ms=opts.delivery_timeout_ms,
+                max_block_ms=opts.request_timeout_ms,
+            )
+        except KafkaError as error:
+            raise KafkaUnavailable(describe(error)) from error
+
+    def send(self, messages: Iterable[KafkaMessage]) -> InFlight:
+        """Hand ``messages`` to the producer in order, without waiting for the broker.
+
+        Each message is handed over as soon as ``messages`` yields it.
+        """
+        send = self._producer.send
+        try:
+            futures = [send(m.topic, key=m.key, value=m.value, headers=m.headers)
+                       for m in messages]
+        except (KafkaError, OSError) as error:
+            raise KafkaUnavailable(describe(error)) from error
+        return InFlight(futures, self._options.ack_timeout_s)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the producer; every batch still unacknowledged after ``timeout`` is aborted."""
+        try:
+            self._producer.close(timeout=timeout)
+        except (KafkaError, OSError):
+            # close() flushes first and gives up when batches are still pending (a dead
+            # broker): abort them all, then close. kafka-python has no public abort.
+            sender = self._producer._sender
+            sender.force_close()
+            sender.join(5)
+            try:
+                self._producer.close(timeout=0)
+            except (KafkaError, OSError) as error:
+                log.warning("the Kafka producer did not close cleanly: %s", error)
+
+
+def ensure_topics(kafka: KafkaSettings, topics: Iterable[str],
+                  options: ProducerOptions | None = None) -> None:
+    """Create ``topics`` with the configured partitions and replication if they do not exist."""
+    opts = options or ProducerOptions()
+    wanted = {
+        name: {"num_partitions": kafka.partitions, "replication_factor": kafka.replication_factor,
+               "configs": dict(TOPIC_CONFIG)}
+        for name in topics
+    }
+    try:
+        admin = KafkaAdminClient(**_client_config(kafka, opts))
+    except KafkaError as error:
+        raise KafkaUnavailable(describe(error)) from error
+    try:
+        result = admin.create_topics(wanted, timeout_ms=opts.request_timeout_ms,
+                                     raise_errors=False)
+        for topic in result["topics"]:
+            code = topic["error_code"]
+            if code not in (0, TopicAlreadyExistsError.errno):
+                raise KafkaUnavailable(
+                    f"cannot create topic {topic['name']}: error {code} "
+                    f"{topic.get('error_message') or ''}".rstrip()
+                )
+            if code == 0:
+                log.info("created Kafka topic %s (%d partitions, replication %d)",
+                         topic["name"], kafka.partitions, kafka.replication_factor)
+    except KafkaError as error:
+        raise KafkaUnavailable(describe(error)) from error
+    finally:
+        admin.close()
