@@ -43,8 +43,8 @@ def run(mode: Mode) -> Result:
         _, saves_ids = seed_features(saves, features)
         topic, state = sample_row(app, command(app, ids[0], 10**7))
         raw = raw_connection(tmp / "raw.db")
-        assert app.batches is not None
-        batches = app.batches.combiner
+        assert app.commands.batches is not None
+        batches = app.commands.batches.combiner
         batches_before, commands_before = batches.batches, batches.jobs
         for r in range(ROUNDS):
             raw_seconds += raw_batches(raw, topic, state, per_round)

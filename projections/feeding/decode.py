@@ -37,7 +37,7 @@ from contract.changes import (
     event_id_text,
 )
 from projections.intervals import FIXED_WIDTH_UTC
-from services.commands.application import DateAsISO
+from services.store.transcodings import DateAsISO
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Change requests: what a decision asks to change on the roadmap, and applying one.
 
 Each request is applied with the same rules as the single command it stands for, to
-aggregates in the decision's :class:`~services.store.unit_of_work.Workspace`, and returns the
+aggregates in the decision's :class:`~services.store.unit_of_work.UnitOfWork`, and returns the
 change as recorded in ``Decision.Accepted.changes``: with the value it replaced, so
 that :func:`undo_of` can ask for that value back.
 """
@@ -18,8 +18,8 @@ from domain.errors import DomainError, InvalidCommand
 from domain.feature import Feature
 from domain.reasons import Reason
 from domain.release import Release
-from services.commands.host import A, Host
-from services.store.unit_of_work import Workspace
+from services.commands import scheduling
+from services.store.unit_of_work import A, UnitOfWork
 
 # Kinds of applied change, as recorded in ``Decision.Accepted.changes``.
 MOVE = "move_feature"
@@ -78,20 +78,20 @@ CHANGE_REQUESTS: dict[str, type[ChangeRequest]] = {
 }
 
 
-def apply_change(app: Host, work: Workspace, request: ChangeRequest, reason: Reason,
+def apply_change(work: UnitOfWork, request: ChangeRequest, reason: Reason,
                  product_id: UUID) -> dict[str, Any]:
     """Apply one change request with the single commands' rules; return what changed."""
     match request:
         case MoveFeature(feature_id, release_id):
             feature = _owned(work, Feature, feature_id, product_id)
             old = feature.release_id
-            app.decide_schedule(feature, release_id, reason, work.load)
+            scheduling.schedule(work, feature, release_id, reason)
             return {"kind": MOVE, "feature_id": feature_id, "old_release_id": old,
                     "release_id": release_id}
         case UnscheduleFeature(feature_id):
             feature = _owned(work, Feature, feature_id, product_id)
             old = feature.release_id
-            app.decide_unschedule(feature, reason, work.load)
+            scheduling.unschedule(work, feature, reason)
             return {"kind": UNSCHEDULE, "feature_id": feature_id, "old_release_id": old}
         case ChangeTargetDate(release_id, target_date):
             release = _owned(work, Release, release_id, product_id)
@@ -128,7 +128,7 @@ def undo_of(change: dict[str, Any]) -> ChangeRequest:
     return ChangePriority(change["feature_id"], change["old_priority"])
 
 
-def describe(work: Workspace, request: ChangeRequest) -> str:
+def describe(work: UnitOfWork, request: ChangeRequest) -> str:
     """The request in words, with names where the ids are known."""
 
     def name(cls: type[DecisionLogAggregate], entity_id: UUID) -> str:
@@ -160,7 +160,7 @@ def label(entity: DecisionLogAggregate) -> str:
     return f"{type(entity).__name__.lower()} {entity.id}"
 
 
-def _owned(work: Workspace, cls: type[A], entity_id: UUID, product_id: UUID) -> A:
+def _owned(work: UnitOfWork, cls: type[A], entity_id: UUID, product_id: UUID) -> A:
     """The entity a request names, refused unless it belongs to the decision's product."""
     entity = work.load(cls, entity_id, referenced=True)
     if entity.owning_product_id != product_id:

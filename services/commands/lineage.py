@@ -3,15 +3,18 @@ decisions changed again. Read from the entities' own histories in the event stor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from contract.changes import Change, change_from_event
 from domain.decision import Decision
-from domain.errors import DomainError
-from services.commands.host import Host
+from services.store.errors import NotFound
+from services.store.unit_of_work import History
+
+#: Reads the current state of a decision (the application's ``get_decision``).
+ReadDecision = Callable[[UUID], Decision]
 
 
 @dataclass(frozen=True)
@@ -39,23 +42,28 @@ class DecisionLineage:
     changed_again_by: list[DecisionStep]
 
 
-class LineageMixin:
-    """Lineage queries, mixed into :class:`services.commands.application.DecisionLog`."""
+class Lineage:
+    """Lineage queries over the entities' histories (``history``), naming decisions by
+    their current state (``read_decision``)."""
 
-    def entity_lineage(self: Host, entity_id: UUID) -> list[DecisionStep]:
+    def __init__(self, history: History, read_decision: ReadDecision) -> None:
+        self._history = history
+        self._read_decision = read_decision
+
+    def of_entity(self, entity_id: UUID) -> list[DecisionStep]:
         """The decisions that shaped an entity, in order, each with the changes it caused."""
-        events = list(self.events.get(entity_id))
+        events = list(self._history.get(entity_id))
         if not events:
-            raise _not_found(entity_id)
-        return _steps(self, [e for e in events if _cause(e)])
+            raise NotFound(f"No entity with id {entity_id}.")
+        return self._steps([e for e in events if _cause(e)])
 
-    def decision_lineage(self: Host, decision_id: UUID) -> DecisionLineage:
+    def of_decision(self, decision_id: UUID) -> DecisionLineage:
         """What a decision changed, and which later decisions changed the same entities."""
-        decision = self._get(Decision, decision_id)
+        decision = self._read_decision(decision_id)
         changed: list[Any] = []
         later: list[Any] = []
         for entity_id in _touched_ids(decision):
-            events = list(self.events.get(entity_id))
+            events = list(self._history.get(entity_id))
             ours = [i for i, e in enumerate(events) if _cause(e) == decision_id]
             changed += [events[i] for i in ours]
             if ours and entity_id not in (decision.supersedes, decision.reverses):
@@ -66,8 +74,18 @@ class LineageMixin:
             supersedes=decision.supersedes, superseded_by=decision.superseded_by,
             reverses=decision.reverses, reversed_by=decision.reversed_by,
             changed=[change_from_event(e) for e in _in_time_order(changed)],
-            changed_again_by=_steps(self, _in_time_order(later)),
+            changed_again_by=self._steps(_in_time_order(later)),
         )
+
+    def _steps(self, events: Sequence[Any]) -> list[DecisionStep]:
+        """Group events by the decision that caused them, keeping the order of first cause."""
+        grouped: dict[UUID, list[Any]] = {}
+        for event in events:
+            grouped.setdefault(event.decision_id, []).append(event)
+        decisions = {i: self._read_decision(i) for i in grouped}
+        return [DecisionStep(i, decisions[i].title, decisions[i].status,
+                             [change_from_event(e) for e in evs])
+                for i, evs in grouped.items()]
 
 
 def _cause(event: Any) -> UUID | None:
@@ -86,19 +104,3 @@ def _touched_ids(decision: Decision) -> list[UUID]:
 
 def _in_time_order(events: Iterable[Any]) -> list[Any]:
     return sorted(events, key=lambda e: (e.timestamp, str(e.originator_id), e.originator_version))
-
-
-def _steps(app: Host, events: Sequence[Any]) -> list[DecisionStep]:
-    """Group events by the decision that caused them, keeping the order of first cause."""
-    grouped: dict[UUID, list[Any]] = {}
-    for event in events:
-        grouped.setdefault(event.decision_id, []).append(event)
-    decisions = {i: app._get(Decision, i) for i in grouped}
-    return [DecisionStep(i, decisions[i].title, decisions[i].status,
-                         [change_from_event(e) for e in evs]) for i, evs in grouped.items()]
-
-
-def _not_found(entity_id: UUID) -> DomainError:
-    from services.commands.application import NotFound  # the application module imports this one
-
-    return NotFound(f"No entity with id {entity_id}.")

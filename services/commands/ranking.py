@@ -1,26 +1,22 @@
-"""Prioritisation: a feature's priority set from a score, and the product's features
-ranked as of any past instant, each priority explained (and a score recomputed)."""
-
-from __future__ import annotations
+"""Ranking: the product's features ranked as of any past instant, each priority explained
+(and a score recomputed from its recorded inputs). Read from the features' histories in the
+event store; the feature ids of each product come from an index of ``Feature.Created``."""
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
 
 from domain import clock, scoring
 from domain.errors import InvalidCommand
 from domain.feature import REJECTED, SHIPPED, Feature
 from domain.product import Product
-from domain.reasons import Reason
-from services.commands.host import Host
-
-if TYPE_CHECKING:
-    from services.commands.application import Outcome
+from services.store.unit_of_work import History
 
 PAGE_SIZE = 500
 
@@ -40,22 +36,22 @@ class RankedFeature:
     explanation: str
 
 
-class PrioritisationMixin:
-    """Scoring and ranking, mixed into :class:`services.commands.application.DecisionLog`."""
+class Ranking:
+    """Ranks a product's features as of an instant, from their histories (``history``);
+    ``read_product`` refuses an unknown product."""
 
-    def score_priority(self: Host, feature_id: UUID, method: str, inputs: dict[str, float],
-                       reason: Reason, expected_version: int | None = None) -> Outcome:
-        """Set a feature's priority from a RICE or WSJF score (see :mod:`domain.scoring`)."""
-        return self._change(Feature, feature_id, expected_version,
-                            lambda f: f.score_priority(method, inputs, reason))
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[UUID], history: History,
+                 read_product: Callable[[UUID], Product]) -> None:
+        self._history = history
+        self._read_product = read_product
+        self._features = FeatureIndex(recorder, mapper)
 
-    def rank_features(self: Host, product_id: UUID,
-                      as_of: datetime | None = None) -> list[RankedFeature]:
+    def rank(self, product_id: UUID, as_of: datetime | None = None) -> list[RankedFeature]:
         """The product's open features by priority as of ``as_of`` (default now), each
         priority explained and, when it came from a score, recomputed from its inputs."""
         instant = _checked_instant(as_of)
-        self._get(Product, product_id)
-        standing = [_as_of(self, i, instant) for i in self.feature_index.of(self, product_id)]
+        self._read_product(product_id)
+        standing = [_as_of(self._history, i, instant) for i in self._features.of(product_id)]
         ranked = sorted((s for s in standing if s and s[0].status not in (REJECTED, SHIPPED)),
                         key=lambda s: (-s[0].priority, s[0].title))
         return [_ranked(rank, feature, last) for rank, (feature, last)
@@ -80,24 +76,26 @@ class FeatureIndex:
     reads only the creations stored since (usually none) instead of the whole log.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> None:
+        self._recorder = recorder
+        self._mapper = mapper
         self._features: dict[UUID, list[UUID]] = {}
         self._read_up_to = 0
         self._lock = threading.Lock()
 
-    def of(self, app: Host, product_id: UUID) -> list[UUID]:
+    def of(self, product_id: UUID) -> list[UUID]:
         """Every feature proposed for the product, in the order they were proposed."""
         with self._lock:
-            self._catch_up(app)
+            self._catch_up()
             return list(self._features.get(product_id, ()))
 
-    def _catch_up(self, app: Host) -> None:
+    def _catch_up(self) -> None:
         topic = get_topic(Feature.Created)
         while True:
-            page = app.recorder.select_notifications(self._read_up_to, PAGE_SIZE,
+            page = self._recorder.select_notifications(self._read_up_to, PAGE_SIZE,
                                                      topics=[topic], inclusive_of_start=False)
             for notification in page:
-                created = app.mapper.to_domain_event(notification)
+                created = self._mapper.to_domain_event(notification)
                 product = getattr(created, "product_id", None)
                 if isinstance(product, UUID):
                     self._features.setdefault(product, []).append(created.originator_id)
@@ -107,10 +105,11 @@ class FeatureIndex:
                 return
 
 
-def _as_of(app: Host, feature_id: UUID, instant: datetime) -> tuple[Feature, Any] | None:
+def _as_of(history: History, feature_id: UUID,
+           instant: datetime) -> tuple[Feature, Any] | None:
     """The feature as it stood at ``instant``, and the event that last set its priority."""
     feature, last = None, None
-    events: Iterable[Any] = app.events.get(feature_id)
+    events: Iterable[Any] = history.get(feature_id)
     for event in events:
         if event.timestamp > instant:
             break

@@ -1,5 +1,9 @@
 """Reversing a decision: the changes that compensate its own, refused when later
-changes are in the way (with who made them, when and why)."""
+changes are in the way (with who made them, when and why).
+
+Works in the reversing decision's unit of work; ``history`` gives an entity's stored events,
+to name the later change that is in the way.
+"""
 
 from __future__ import annotations
 
@@ -24,20 +28,19 @@ from services.commands.change_requests import (
     label,
     undo_of,
 )
-from services.commands.host import Host
-from services.store.unit_of_work import Workspace
+from services.store.unit_of_work import History, UnitOfWork
 
 
-def compensations(app: Host, work: Workspace, original: Decision,
+def compensations(work: UnitOfWork, history: History, original: Decision,
                   reason: Reason) -> list[dict[str, Any]]:
     """Undo ``original``'s changes, last first; refuse when later changes are in the way."""
     original.ensure_in_force("reversed")
     applied = []
     for change in reversed(original.changes):
         undo = undo_of(change)
-        _ensure_unchanged_since(app, work, original, change)
+        _ensure_unchanged_since(work, history, original, change)
         try:
-            applied.append(apply_change(app, work, undo, reason, original.product_id))
+            applied.append(apply_change(work, undo, reason, original.product_id))
         except DomainError as error:
             raise RuleViolation(
                 f"Decision '{original.title}' cannot be reversed exactly: "
@@ -58,7 +61,7 @@ _WATCHED: dict[str, tuple[str, Callable[[dict[str, Any]], Any], tuple[type, ...]
 }
 
 
-def _ensure_unchanged_since(app: Host, work: Workspace, original: Decision,
+def _ensure_unchanged_since(work: UnitOfWork, history: History, original: Decision,
                             change: dict[str, Any]) -> None:
     """Refuse to undo ``change`` when its entity no longer has the value it set."""
     attribute, after, watched = _WATCHED[change["kind"]]
@@ -66,11 +69,11 @@ def _ensure_unchanged_since(app: Host, work: Workspace, original: Decision,
     entity = work.load(Feature if "feature_id" in change else Release, entity_id)
     if getattr(entity, attribute) == after(change):
         return
-    events = list(app.events.get(entity_id))
+    events = list(history.get(entity_id))
     ours = max((i for i, e in enumerate(events)
                 if getattr(e, "decision_id", None) == original.id), default=-1)
     since = [e for e in events[ours + 1:] if isinstance(e, watched)]
-    cause = f" on {_who_and_why(app, since[-1])}" if since else ""
+    cause = f" on {_who_and_why(work, since[-1])}" if since else ""
     raise RuleViolation(
         f"Decision '{original.title}' cannot be reversed exactly: {label(entity)} changed "
         f"after it: its {_FIELDS[attribute]} is now {_value(work, getattr(entity, attribute))}, "
@@ -79,10 +82,10 @@ def _ensure_unchanged_since(app: Host, work: Workspace, original: Decision,
     )
 
 
-def _who_and_why(app: Host, event: Any) -> str:
+def _who_and_why(work: UnitOfWork, event: Any) -> str:
     when = f"{event.timestamp.date().isoformat()} by {event.actor}"
     if event.decision_id:
-        decision = app._get(Decision, event.decision_id)
+        decision = work.load(Decision, event.decision_id)
         return f"{when} (decision '{decision.title}', {decision.id})"
     return f"{when} (\"{event.rationale}\")"
 
@@ -91,7 +94,7 @@ _FIELDS = {"release_id": "release", "target_date": "target date", "status": "sta
            "priority": "priority"}
 
 
-def _value(work: Workspace, value: Any) -> str:
+def _value(work: UnitOfWork, value: Any) -> str:
     if value is None:
         return "none (the backlog)"
     if isinstance(value, UUID):

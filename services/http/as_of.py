@@ -3,9 +3,9 @@
 from datetime import datetime
 from uuid import UUID
 
-from services.commands.application import NotFound
 from services.http.routes.views import AsOf, PastInstant, in_the_past, not_found
 from services.runtime.service import Runtime
+from services.store.errors import NotFound
 
 __all__ = ["AsOf", "PastInstant", "in_the_past", "not_found_then", "version_at"]
 

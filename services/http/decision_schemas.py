@@ -11,7 +11,8 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints
 
 from domain import decision, reasons
-from services.commands.decisions import CHANGE_REQUESTS, MAX_CHANGES, ChangeRequest
+from services.commands.change_requests import CHANGE_REQUESTS, ChangeRequest
+from services.commands.decisions import MAX_CHANGES
 from services.http.schemas import Body, Change, Evidence, IsoDate, Priority, Rationale, text
 
 # Decisions

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import InvalidCommand, RuleViolation
-from services.commands.application import NotFound, VersionConflict
 from services.store.command_keys import KeyReused
+from services.store.errors import NotFound, VersionConflict
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:pdl:problem:"

@@ -4,10 +4,10 @@ from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from domain.reasons import Reason
-from services.commands.application import Outcome
 from services.http.schemas import Change
 from services.identity.tokens import Identity
 from services.runtime.service import Runtime
+from services.store.outcome import Outcome
 
 
 def etag(version: int) -> str:

@@ -5,11 +5,17 @@ and friends do, with explicit arguments.
 """
 
 from typing import Any
+from uuid import UUID
 
-from services.commands.application import DecisionLog
+from eventsourcing.application import Application
+
+from services.commands.application import DecisionLog, PathFactory
 from services.runtime.settings import Settings
 from services.store import fast_codec, group_commit
 from services.store.combining import Combiner
+from services.store.command_batches import CommandBatches
+from services.store.command_cache import CommandCache
+from services.store.command_path import CommandPath, FastPath, PlainPath
 from services.store.group_commit import GroupCommitRecorder
 
 
@@ -25,8 +31,6 @@ def application_env(settings: Settings) -> dict[str, str]:
     }
     if settings.store.group_commit:
         env["APPLICATION_RECORDER_TOPIC"] = group_commit.TOPIC
-        if not settings.store.command_batches:
-            env[DecisionLog.COMMAND_BATCHES] = "no"
     if settings.store.fast_codec:
         env["TRANSCODER_TOPIC"] = fast_codec.TOPIC
     if settings.store.aggregate_cache_size:
@@ -34,15 +38,30 @@ def application_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def command_path(settings: Settings) -> PathFactory:
+    """How commands run on the configured store: the fast path on the group-commit recorder
+    (in command batches unless switched off), the library's plain path on any other."""
+    store = settings.store
+
+    def build(app: Application[UUID]) -> CommandPath:
+        recorder = app.recorder
+        if not isinstance(recorder, GroupCommitRecorder):
+            return PlainPath(app)
+        cache = CommandCache(store.aggregate_cache_size)
+        batches = None
+        if store.command_batches:
+            batches = CommandBatches(recorder, cache.clear)
+        combiners: list[Combiner[Any, Any]] = [recorder.saves]
+        if batches is not None:
+            combiners.append(batches.combiner)
+        for combiner in combiners:  # commands run together, and saves committed together
+            combiner.max_batch = store.group_commit_max_batch
+            combiner.max_wait = store.group_commit_max_wait_ms / 1000
+        return FastPath(app.events, cache, batches)
+
+    return build
+
+
 def build_application(settings: Settings) -> DecisionLog:
     """The decision log application on the configured store."""
-    app = DecisionLog(env=application_env(settings))
-    combiners: list[Combiner[Any, Any]] = []
-    if isinstance(app.recorder, GroupCommitRecorder):
-        combiners.append(app.recorder.saves)
-    if app.batches is not None:
-        combiners.append(app.batches.combiner)
-    for combiner in combiners:  # commands run together, and saves committed together
-        combiner.max_batch = settings.store.group_commit_max_batch
-        combiner.max_wait = settings.store.group_commit_max_wait_ms / 1000
-    return app
+    return DecisionLog(env=application_env(settings), path=command_path(settings))

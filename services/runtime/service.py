@@ -68,6 +68,6 @@ def build_runtime(settings: Settings) -> Runtime:
         # Synced unless commands record their outcomes with their events (command batches).
         idempotency=IdempotencyStore(settings.service_db_path,
                                      lease=settings.api.idempotency_lease_s,
-                                     synced=app.batches is None),
+                                     synced=app.commands.batches is None),
         relay=build_relay(app, settings),
     )

@@ -21,8 +21,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from uuid import UUID
 
-from domain.errors import DomainError
 from services.identity.idempotency import RETENTION
+from services.store.errors import KeyReused
 from services.store.group_commit import OpenTransaction
 from services.store.outcome import Outcome
 
@@ -40,10 +40,6 @@ SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS command_outcomes_by_age ON command_outcomes (created_at)",
 )
-
-
-class KeyReused(DomainError):
-    """The key already ran a command for a different request."""
 
 
 @dataclass

@@ -1,61 +1,94 @@
-"""The aggregates one decision command loads, each once, saved together or not at all."""
+"""The unit of work every command uses: the aggregates it loads and creates, saved together.
 
-from __future__ import annotations
+A command is a function of a :class:`UnitOfWork`: it loads what it needs (each aggregate once,
+so that its changes see each other), decides (calls domain methods), and returns the
+aggregate it is about. The command path that runs it (:mod:`services.store.command_path`)
+then saves every aggregate with new events in ONE transaction, or retries the whole command
+on fresh state when it lost a race.
+"""
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from domain.base import DecisionLogAggregate
-from domain.errors import InvalidCommand, RuleViolation
-from services.commands.host import A, Host
+from domain.errors import InvalidCommand
+from services.store.errors import NotFound, VersionConflict
 
-if TYPE_CHECKING:
-    from services.commands.application import Outcome
+A = TypeVar("A", bound=DecisionLogAggregate)
 
-RACE_RETRIES = 20
+#: Loads the aggregate with an id: the aggregate (None when it has no events) and whether it
+#: is known to be current (read from the store just now) rather than kept from before.
+Load = Callable[[UUID], tuple[Any, bool]]
+
+#: A command: loads and decides in the unit of work; returns the aggregate it is about.
+Command = Callable[["UnitOfWork"], DecisionLogAggregate]
 
 
-class Workspace:
-    """The aggregates one command loads, each once, so its changes see each other."""
+class History(Protocol):
+    """An entity's stored events, oldest first (the event store's ``get``)."""
 
-    def __init__(self, app: Host) -> None:
-        self._app = app
-        self._loaded: dict[UUID, DecisionLogAggregate] = {}
+    def get(self, originator_id: UUID) -> Iterable[Any]: ...
 
-    def load(self, cls: type[A], aggregate_id: UUID, *, referenced: bool = False) -> A:
-        """The aggregate, loaded on first use (see ``DecisionLog._get`` for the errors)."""
-        if aggregate_id not in self._loaded:
-            self._loaded[aggregate_id] = self._app._get(cls, aggregate_id, referenced=referenced)
-        aggregate = self._loaded[aggregate_id]
-        if not isinstance(aggregate, cls):
-            raise InvalidCommand(f"No {cls.__name__.lower()} with id {aggregate_id}.")
+
+class UnitOfWork:
+    """The aggregates one command loads and creates, each held once."""
+
+    def __init__(self, load: Load) -> None:
+        self._load = load
+        self._held: dict[UUID, DecisionLogAggregate] = {}
+        #: Ids of the aggregates loaded from kept state without reading the store.
+        self.unverified: set[UUID] = set()
+
+    def load(self, cls: type[A], aggregate_id: UUID, *, expected_version: int | None = None,
+             referenced: bool = False) -> A:
+        """The aggregate, loaded on first use.
+
+        A missing aggregate (or one of another type) is :class:`NotFound` when it is the
+        entity a request's path names, an :class:`InvalidCommand` when ``referenced`` in a
+        request's body; a stale ``expected_version`` is a :class:`VersionConflict`.
+        """
+        held = self._held.get(aggregate_id)
+        if held is None:
+            loaded, current = self._load(aggregate_id)
+            if not current:
+                self.unverified.add(aggregate_id)
+            held = expect(cls, aggregate_id, loaded, referenced=referenced)
+            self._held[aggregate_id] = held
+        aggregate = expect(cls, aggregate_id, held, referenced=True)
+        check_version(aggregate, expected_version)
         return aggregate
 
     def add(self, aggregate: A) -> A:
-        """Take a newly created aggregate into the workspace."""
-        self._loaded[aggregate.id] = aggregate
+        """Hold a newly created aggregate, to be saved with the rest."""
+        self._held[aggregate.id] = aggregate
         return aggregate
 
+    def held(self) -> list[DecisionLogAggregate]:
+        """Every aggregate loaded or created, in that order."""
+        return list(self._held.values())
+
     def changed(self) -> list[DecisionLogAggregate]:
-        """Every aggregate with events to save."""
-        return [a for a in self._loaded.values() if a.pending_events]
+        """Every aggregate with events to save, in the order they were first held."""
+        return [a for a in self._held.values() if a.pending_events]
 
 
-def commit(app: Host, build: Callable[[Workspace], DecisionLogAggregate]) -> Outcome:
-    """Build on fresh state and save everything at once, in the next batch of commands."""
-    return app._run(lambda: _commit_now(app, build))
+def expect(cls: type[A], aggregate_id: UUID, aggregate: object, *,
+           referenced: bool = False) -> A:
+    """``aggregate`` if it is a ``cls``; else the error for a missing entity."""
+    if not isinstance(aggregate, cls):
+        message = f"No {cls.__name__.lower()} with id {aggregate_id}."
+        raise InvalidCommand(message) if referenced else NotFound(message)
+    return aggregate
 
 
-def _commit_now(app: Host, build: Callable[[Workspace], DecisionLogAggregate]) -> Outcome:
-    """Build on fresh state and save everything at once; a lost race is retried."""
-    for _ in range(RACE_RETRIES):
-        work = Workspace(app)
-        subject = build(work)
-        try:
-            return app._saved(subject, *work.changed())
-        except IntegrityError:
-            continue
-    raise RuleViolation("Too many concurrent changes to these entities; try again.")
+def check_version(aggregate: DecisionLogAggregate, expected: int | None) -> None:
+    """Refuse a change to ``aggregate`` when the caller expected another version."""
+    if expected is not None and expected != aggregate.version:
+        kind = type(aggregate).__name__.lower()
+        raise VersionConflict(
+            f"You expected this {kind} at version {expected} but it is at version "
+            f"{aggregate.version}: someone changed it since you read it. "
+            "Reload it and try again.",
+            aggregate.version,
+        )

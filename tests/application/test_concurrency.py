@@ -8,8 +8,10 @@ import pytest
 
 from domain.clock import use_clock
 from domain.errors import DomainError
-from services.commands.application import DecisionLog, Outcome, VersionConflict
+from services.commands.application import DecisionLog
 from services.runtime.settings import Settings
+from services.store.errors import VersionConflict
+from services.store.outcome import Outcome
 from tests.application.scenario import Rendezvous, a_feature, a_product, a_release, race
 from tests.domain.gwt import because
 from tests.support.stores import open_log
@@ -27,7 +29,7 @@ def after_both_have_read(log: DecisionLog) -> AbstractContextManager[object]:
     A log that runs its commands in batches never interleaves two commands, not even across
     processes (a batch decides under the database's write lock): there they only race.
     """
-    return nullcontext() if log.batches is not None else use_clock(Rendezvous(2))
+    return nullcontext() if log.commands.batches is not None else use_clock(Rendezvous(2))
 
 
 def test_the_expected_version_lets_a_command_through(log: DecisionLog) -> None:

@@ -5,7 +5,8 @@ from uuid import uuid4
 
 import pytest
 
-from services.commands.application import DecisionLog, NotFound
+from services.commands.application import DecisionLog
+from services.store.errors import NotFound
 from tests.application.scenario import a_feature, a_product, a_release
 from tests.domain.gwt import because
 

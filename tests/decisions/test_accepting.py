@@ -7,13 +7,14 @@ import pytest
 from domain.clock import use_clock
 from domain.decision import ACCEPTED, PROPOSED, SUPERSEDED, Decision
 from domain.errors import InvalidCommand, RuleViolation
-from services.commands.application import DecisionLog, NotFound
+from services.commands.application import DecisionLog
 from services.commands.change_requests import (
     ChangePriority,
     ChangeStatus,
     ChangeTargetDate,
     MoveFeature,
 )
+from services.store.errors import NotFound
 from tests.decisions.scenario import KIM, MARCH_1, PAT, a_roadmap, by, events_after
 
 

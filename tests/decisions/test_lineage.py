@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 
 from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
-from services.commands.application import DecisionLog, NotFound
+from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangePriority, ChangeTargetDate, MoveFeature
+from services.store.errors import NotFound
 from tests.decisions.scenario import KIM, MARCH_1, PAT, a_roadmap, by
 
 

@@ -7,13 +7,14 @@ import pytest
 
 from domain.decision import ACCEPTED, REVERSED
 from domain.errors import RuleViolation
-from services.commands.application import DecisionLog, NotFound
+from services.commands.application import DecisionLog
 from services.commands.change_requests import (
     ChangePriority,
     ChangeStatus,
     ChangeTargetDate,
     MoveFeature,
 )
+from services.store.errors import NotFound
 from tests.decisions.scenario import (
     KIM,
     MARCH_1,

@@ -13,8 +13,10 @@ from eventsourcing.persistence import OperationalError
 
 from domain.clock import use_clock
 from domain.errors import DomainError
-from services.commands.application import DecisionLog, Outcome, VersionConflict
+from services.commands.application import DecisionLog
+from services.store.errors import VersionConflict
 from services.store.group_commit import GroupCommitRecorder
+from services.store.outcome import Outcome
 from tests.group_commit.conftest import OpenLog
 from tests.group_commit.test_group_commit import (
     REASON,
@@ -33,8 +35,8 @@ def run_in_one_batch(app: DecisionLog, leader_feature: UUID,
     ``leader_feature``, in a batch of its own), then released. Returns each command's result,
     or the exception it raised.
     """
-    assert app.batches is not None and isinstance(app.recorder, GroupCommitRecorder)
-    batches = app.batches.combiner
+    assert app.commands.batches is not None and isinstance(app.recorder, GroupCommitRecorder)
+    batches = app.commands.batches.combiner
     writer = app.recorder.datastore.pool.get_connection(is_writer=True)
     results: dict[str, Any] = {}
 
@@ -67,7 +69,7 @@ def stored_versions(app: DecisionLog, aggregate_id: UUID) -> list[int]:
 
 
 def test_the_default_store_runs_commands_in_batches(open_log: OpenLog) -> None:
-    assert open_log().batches is not None
+    assert open_log().commands.batches is not None
 
 
 def test_commands_arriving_together_commit_together_each_with_its_own_position(

@@ -23,8 +23,9 @@ from eventsourcing.persistence import (
 )
 
 from domain.errors import InvalidCommand
-from services.commands.application import DateAsISO, VersionConflict
+from services.store.errors import VersionConflict
 from services.store.fast_codec import FastJSONTranscoder
+from services.store.transcodings import DateAsISO
 from tests.group_commit.conftest import OpenLog
 from tests.group_commit.test_group_commit import REASON, new_feature, new_product, save_in_one_batch
 

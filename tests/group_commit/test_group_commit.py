@@ -12,8 +12,9 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.feature import Feature
 from domain.reasons import Reason
-from services.commands.application import DecisionLog, Outcome
+from services.commands.application import DecisionLog
 from services.store.group_commit import GroupCommitRecorder
+from services.store.outcome import Outcome
 from tests.group_commit.conftest import OpenLog
 
 REASON = Reason(actor="pm@example.com", rationale="Customers asked for it.")
@@ -201,7 +202,7 @@ def test_a_lost_race_is_still_retried_on_fresh_state(open_log: OpenLog) -> None:
 def test_a_stale_expected_version_fails_alone_with_a_version_conflict(
     open_log: OpenLog,
 ) -> None:
-    from services.commands.application import VersionConflict
+    from services.store.errors import VersionConflict
 
     app = open_log()
     product_id = new_product(app)
