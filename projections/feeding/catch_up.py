@@ -10,8 +10,8 @@ import logging
 import threading
 
 from projections.feeding.decode import ChangeDecoder
+from projections.feeding.event_log import EventLog
 from projections.views import Views
-from services.commands.application import DecisionLog
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ MAX_BACKOFF_S = 30.0
 class StoreCatchUp:
     """Applies stored events to :class:`Views`, from the position the views reached."""
 
-    def __init__(self, app: DecisionLog, views: Views, *, batch_size: int = BATCH_SIZE,
+    def __init__(self, app: EventLog, views: Views, *, batch_size: int = BATCH_SIZE,
                  poll_interval: float = POLL_INTERVAL_S) -> None:
         self.app = app
         self.views = views

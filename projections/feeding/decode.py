@@ -37,7 +37,6 @@ from contract.changes import (
     event_id_text,
 )
 from projections.intervals import FIXED_WIDTH_UTC
-from services.store.transcodings import DateAsISO
 
 log = logging.getLogger(__name__)
 
@@ -243,13 +242,24 @@ def _entity_text(originator_id: UUID | str) -> str:
 
 
 def _known(transcoding: Any) -> bool:
-    """Whether ``transcoding`` is exactly the library's (or our date) transcoding."""
+    """Whether ``transcoding`` is exactly the library's, or a date transcoding that stores
+    ISO dates (the store's ``DateAsISO``: checked by what it does, as this layer does not
+    import the store)."""
     name = type(transcoding).__name__
     if name == "UUIDAsHex":
         return type(transcoding) is UUIDAsHex
     if name == "DatetimeAsISO":
         return type(transcoding) is DatetimeAsISO
-    return type(transcoding) is DateAsISO
+    return _stores_iso_dates(transcoding)
+
+
+def _stores_iso_dates(transcoding: Any) -> bool:
+    probe = date(2001, 2, 3)
+    try:
+        return (transcoding.type is date and transcoding.encode(probe) == "2001-02-03"
+                and transcoding.decode("2001-02-03") == probe)
+    except Exception:
+        return False
 
 
 def _id_text(value: Any, as_text: dict[str, Any]) -> str:

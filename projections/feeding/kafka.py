@@ -13,8 +13,6 @@ the roadmap rows are per entity and joined when read, so cross-entity order does
 """
 
 import logging
-import signal
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -26,11 +24,8 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from contract.changes import Change
 from contract.cloudevents import NotOurMessage, change_from_message
-from contract.topics import entity_topics
 from projections.feeding import tracking
 from projections.views import Views, apply_changes
-from services.runtime.settings import KafkaSettings, Settings
-from services.streaming.kafka_io import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -65,26 +60,17 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
 class KafkaFeed:
     """Applies the changes on the entity topics to :class:`Views`, exactly as the store feed."""
 
-    def __init__(self, views: Views, kafka: KafkaSettings,
+    def __init__(self, views: Views, consumer: KafkaConsumer, topics: Sequence[str],
                  options: FeedOptions | None = None) -> None:
+        """Feed ``views`` from ``topics`` through ``consumer`` (a member of the views'
+        consumer group, auto-commit off: see ``services.streaming.kafka_io.views_feed``)."""
         self.views = views
-        self.kafka = kafka
         self.options = options or FeedOptions()
-        self.topics = entity_topics(kafka.topic_prefix)
+        self.topics = list(topics)
         self.applied = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        ensure_topics(kafka, self.topics)
-        self._consumer = KafkaConsumer(
-            bootstrap_servers=(kafka.bootstrap_servers or "").split(","),
-            client_id=f"{kafka.client_id}-projections",
-            group_id=self.options.group_id or f"{kafka.client_id}.{kafka.topic_prefix}.views",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self.options.max_records,
-            session_timeout_ms=self.options.session_timeout_ms,
-            heartbeat_interval_ms=self.options.heartbeat_interval_ms,
-        )
+        self._consumer = consumer
         self._consumer.subscribe(topics=self.topics, listener=_SeekToStoredOffsets(self))
 
     # Offsets kept with the views
@@ -177,46 +163,3 @@ class KafkaFeed:
         """Leave the group and close the consumer (the views stay open: the caller's)."""
         self.stop()
         self._consumer.close(autocommit=False)
-
-
-def project_main(settings: Settings, *, source: str, follow: bool = False,
-                 group_id: str | None = None, timeout_s: float = 300.0) -> int:
-    """``pdl project``: catch the views up from ``store`` or ``kafka`` once, or keep following."""
-    from projections.feeding.catch_up import StoreCatchUp
-    from services.runtime.bootstrap import build_application
-    from services.streaming.relay import configure_logging
-
-    configure_logging()
-    if source == "kafka" and not settings.kafka.enabled:
-        print("Kafka is not configured: set PDL_KAFKA__BOOTSTRAP_SERVERS.", file=sys.stderr)
-        return 2
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    views = Views(settings.views_path)
-    try:
-        if source == "store":
-            app = build_application(settings)
-            catchup = StoreCatchUp(app, views)
-            try:
-                catchup.run_until_caught_up()
-                if follow:
-                    catchup.start()
-                    stop.wait()
-                    catchup.stop()
-            finally:
-                app.close()
-        else:
-            feed = KafkaFeed(views, settings.kafka, FeedOptions(group_id=group_id))
-            try:
-                feed.run_until_caught_up(timeout_s)
-                if follow:
-                    feed.start()
-                    stop.wait()
-            finally:
-                feed.close()
-        print(f"The views in {settings.views_path} hold {views.event_count()} changes "
-              f"(source: {source}).", file=sys.stderr)
-    finally:
-        views.close()
-    return 0

@@ -22,15 +22,15 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from contract.changes import Change
 from projections.feeding.decode import ChangeDecoder
+from projections.feeding.event_log import EventLog
 from projections.views import finish_first_pass, load_first_pass, prepare_first_pass
-from services.commands.application import DecisionLog
 
 
 class ViewsInUse(RuntimeError):
     """The views file is open elsewhere, so it cannot be replaced safely."""
 
 
-def rebuild(app: DecisionLog, path: Path, workers: int | None = None) -> None:
+def rebuild(app: EventLog, path: Path, workers: int | None = None) -> None:
     """Replace the views at ``path`` with views built from position zero of ``app``'s log,
     by ``workers`` loader processes (default: :func:`default_workers`)."""
     path = Path(path)
@@ -63,7 +63,7 @@ class RebuildFailed(RuntimeError):
     """A loader process of the rebuild failed (its error is on standard error)."""
 
 
-def _build(app: DecisionLog, path: Path, workers: int) -> None:
+def _build(app: EventLog, path: Path, workers: int) -> None:
     """Fill the new file at ``path`` from the log, up to the position it has now.
 
     The log is split by entity: each loader process gets every change of its own
@@ -83,7 +83,7 @@ def _build(app: DecisionLog, path: Path, workers: int) -> None:
     _fsync(path)
 
 
-def _load_in_processes(app: DecisionLog, path: Path, events: str, end: int,
+def _load_in_processes(app: EventLog, path: Path, events: str, end: int,
                        workers: int) -> None:
     """Run loader ``0`` here and loaders ``1 .. workers - 1`` in forked processes (forked,
     so that they share ``app``'s mapper; the service must be stopped, as for any rebuild)."""
@@ -109,7 +109,7 @@ def _load_in_processes(app: DecisionLog, path: Path, events: str, end: int,
                             "the old views are untouched.")
 
 
-def _load_share(app: DecisionLog, path: Path, events: str, end: int, share: int, shares: int,
+def _load_share(app: EventLog, path: Path, events: str, end: int, share: int, shares: int,
                 lock: "_WriteTurn") -> None:
     """Loader ``share`` of ``shares``: the entities whose stored id ends with a character
     whose code is ``share`` modulo ``shares``."""
@@ -164,7 +164,7 @@ def _without_cycle_collection() -> Iterator[None]:
 Row = tuple[int, UUID | str, int, str, bytes]
 
 
-def _pages(app: DecisionLog, rows: Iterable[Sequence[Row]]) -> Iterator[list[Change]]:
+def _pages(app: EventLog, rows: Iterable[Sequence[Row]]) -> Iterator[list[Change]]:
     """The published changes of each page of stored rows."""
     decode = ChangeDecoder(app.mapper).decode
     for page in rows:

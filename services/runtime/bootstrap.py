@@ -17,6 +17,7 @@ from services.store.command_batches import CommandBatches
 from services.store.command_cache import CommandCache
 from services.store.command_path import CommandPath, FastPath, PlainPath
 from services.store.group_commit import GroupCommitRecorder
+from services.streaming.relay import Relay, RelayOptions, RelayPositions
 
 
 def application_env(settings: Settings) -> dict[str, str]:
@@ -65,3 +66,18 @@ def command_path(settings: Settings) -> PathFactory:
 def build_application(settings: Settings) -> DecisionLog:
     """The decision log application on the configured store."""
     return DecisionLog(env=application_env(settings), path=command_path(settings))
+
+
+def positions_for(settings: Settings) -> RelayPositions:
+    """The relay's position table: in the store's SQLite file (in memory for a memory store)."""
+    if settings.store.kind == "sqlite":
+        return RelayPositions(settings.events_path)
+    return RelayPositions(":memory:")
+
+
+def build_relay(app: DecisionLog, settings: Settings,
+                options: RelayOptions | None = None) -> Relay | None:
+    """The relay for ``app``, or ``None`` when Kafka is not configured."""
+    if not settings.kafka.enabled:
+        return None
+    return Relay(app, settings.kafka, positions_for(settings), options)

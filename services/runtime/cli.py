@@ -5,7 +5,10 @@ new ones (``relay``, ``project``) plug in without touching the others.
 """
 
 import argparse
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,18 +83,88 @@ def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 def relay(args: argparse.Namespace, settings: Settings) -> int:
     """Publish the event log to Kafka until SIGTERM / Ctrl-C (the outbox relay)."""
-    from services.streaming.relay import RelayOptions, relay_main
+    from services.runtime.bootstrap import build_application, build_relay
+    from services.streaming.relay import RelayOptions
 
-    options = RelayOptions() if args.batch_size is None else RelayOptions(
-        batch_size=args.batch_size)
-    return relay_main(settings, options)
+    if not settings.kafka.enabled:
+        return fail("Kafka is not configured: set PDL_KAFKA__BOOTSTRAP_SERVERS "
+                    "(e.g. 127.0.0.1:9092).", code=2)
+    configure_logging()
+    defaults = RelayOptions()
+    options = RelayOptions(
+        batch_size=args.batch_size or defaults.batch_size,
+        poll_interval_s=args.poll_interval or defaults.poll_interval_s,
+        backoff_max_s=args.backoff_max or defaults.backoff_max_s)
+    app = build_application(settings)
+    publisher = build_relay(app, settings, options)
+    assert publisher is not None
+    stop_on_signals(publisher.request_stop)
+    try:
+        publisher.run_forever()
+    finally:
+        publisher.close()
+        app.close()
+    return 0
 
 
 def project(args: argparse.Namespace, settings: Settings) -> int:
-    """Bring the views up to date from the store or from the Kafka topics."""
-    from projections.feeding.kafka import project_main
+    """Bring the views up to date from the store or from the Kafka topics once, or keep
+    following until SIGTERM / Ctrl-C."""
+    from projections.feeding.catch_up import StoreCatchUp
+    from projections.feeding.kafka import FeedOptions
+    from projections.views import Views
+    from services.runtime.bootstrap import build_application
+    from services.streaming.kafka_io import views_feed
 
-    return project_main(settings, source=args.source, follow=args.follow, group_id=args.group)
+    configure_logging()
+    if args.source == "kafka" and not settings.kafka.enabled:
+        return fail("Kafka is not configured: set PDL_KAFKA__BOOTSTRAP_SERVERS.", code=2)
+    stop = threading.Event()
+    stop_on_signals(stop.set)
+    views = Views(settings.views_path)
+    try:
+        if args.source == "store":
+            app = build_application(settings)
+            catchup = StoreCatchUp(app, views)
+            try:
+                catchup.run_until_caught_up()
+                if args.follow:
+                    catchup.start()
+                    stop.wait()
+                    catchup.stop()
+            finally:
+                app.close()
+        else:
+            feed = views_feed(views, settings.kafka, FeedOptions(group_id=args.group))
+            try:
+                feed.run_until_caught_up(PROJECT_TIMEOUT_S)
+                if args.follow:
+                    feed.start()
+                    stop.wait()
+            finally:
+                feed.close()
+        print(f"The views in {settings.views_path} hold {views.event_count()} changes "
+              f"(source: {args.source}).", file=sys.stderr)
+    finally:
+        views.close()
+    return 0
+
+
+#: How long ``pdl project --source kafka`` may take to read the topics to their end.
+PROJECT_TIMEOUT_S = 300.0
+
+
+def stop_on_signals(stop: Callable[[], None]) -> None:
+    """Call ``stop`` on SIGTERM and SIGINT (Ctrl-C)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop())
+
+
+def configure_logging() -> None:
+    """Our INFO lines on stderr; kafka-python's own chatter only from WARNING up."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
 def add_serve(subparsers: Subparsers) -> None:
@@ -132,8 +205,12 @@ def add_relay(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "relay", help="publish the event log to Kafka (PDL_KAFKA__BOOTSTRAP_SERVERS)",
         parents=[DATA_DIR])
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=_positive, default=None,
                         help="events per published batch (default: the relay's, 2000)")
+    parser.add_argument("--poll-interval", type=float, default=None,
+                        help="seconds between polls of an idle log (default: 0.1)")
+    parser.add_argument("--backoff-max", type=float, default=None,
+                        help="longest wait between retries while Kafka is down (default: 30)")
     parser.set_defaults(handler=relay)
 
 

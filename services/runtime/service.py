@@ -7,9 +7,9 @@ from projections.views import Views
 from services.commands.application import DecisionLog
 from services.identity.idempotency import IdempotencyStore
 from services.identity.tokens import TokenStore
-from services.runtime.bootstrap import build_application
+from services.runtime.bootstrap import build_application, build_relay
 from services.runtime.settings import Settings
-from services.streaming.relay import Relay, build_relay
+from services.streaming.relay import Relay
 
 
 @dataclass

@@ -20,10 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from contract.cloudevents import KafkaMessage
+from contract.topics import entity_topics
+from projections.feeding.kafka import FeedOptions, KafkaFeed
+from projections.views import Views
 from services.runtime.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -173,3 +176,24 @@ def ensure_topics(kafka: KafkaSettings, topics: Iterable[str],
         raise KafkaUnavailable(describe(error)) from error
     finally:
         admin.close()
+
+
+def views_feed(views: Views, kafka: KafkaSettings,
+               options: FeedOptions | None = None) -> KafkaFeed:
+    """A feed of ``views`` from the entity topics, as a member of the views' consumer group
+    (``options.group_id``, default ``<client id>.<prefix>.views``); creates the topics if
+    they are missing."""
+    options = options or FeedOptions()
+    topics = entity_topics(kafka.topic_prefix)
+    ensure_topics(kafka, topics)
+    consumer = KafkaConsumer(
+        bootstrap_servers=(kafka.bootstrap_servers or "").split(","),
+        client_id=f"{kafka.client_id}-projections",
+        group_id=options.group_id or f"{kafka.client_id}.{kafka.topic_prefix}.views",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=options.max_records,
+        session_timeout_ms=options.session_timeout_ms,
+        heartbeat_interval_ms=options.heartbeat_interval_ms,
+    )
+    return KafkaFeed(views, consumer, topics, options)

@@ -10,28 +10,23 @@ Batches go out in log order through one producer, so each entity's (and product'
 keep their order.
 
 Commands never wait for the relay: it follows the log from its own thread (``pdl serve``) or
-process (``pdl relay`` / ``python -m services.streaming.relay``). When the broker is unreachable
+process (``pdl relay``). When the broker is unreachable
 it backs off exponentially (bounded by ``backoff_max_s``), says so in the log, and resumes when
 it returns.
 """
 
-import argparse
 import logging
-import signal
 import sqlite3
-import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 from contract.cloudevents import KafkaMessage, messages_for
 from contract.topics import all_topics
 from projections.feeding.decode import ChangeDecoder
-from services.commands.application import DecisionLog
-from services.runtime.bootstrap import build_application
-from services.runtime.settings import KafkaSettings, Settings
+from projections.feeding.event_log import EventLog
+from services.runtime.settings import KafkaSettings
 from services.streaming.kafka_io import (
     InFlight,
     KafkaUnavailable,
@@ -117,7 +112,7 @@ class RelayOptions:
 class Relay:
     """Publishes the store's notifications after its recorded position to Kafka."""
 
-    def __init__(self, app: DecisionLog, kafka: KafkaSettings, positions: RelayPositions,
+    def __init__(self, app: EventLog, kafka: KafkaSettings, positions: RelayPositions,
                  options: RelayOptions | None = None) -> None:
         self._app = app
         # Straight from stored JSON to the public Change (the same decoder as the views).
@@ -140,7 +135,7 @@ class Relay:
 
     def pending(self) -> int:
         """How many events of the log are not known to be published yet."""
-        return max(0, self._app.event_count() - self._position)
+        return max(0, (self._app.recorder.max_notification_id() or 0) - self._position)
 
     # Batches: one is built and handed to the producer while the previous one is in flight.
 
@@ -283,64 +278,3 @@ class Relay:
         self.stop()
         self._disconnect()
         self._positions.close()
-
-
-def positions_for(settings: Settings) -> RelayPositions:
-    """The relay's position table: in the store's SQLite file (in memory for a memory store)."""
-    if settings.store.kind == "sqlite":
-        return RelayPositions(settings.events_path)
-    return RelayPositions(":memory:")
-
-
-def build_relay(app: DecisionLog, settings: Settings,
-                options: RelayOptions | None = None) -> Relay | None:
-    """The relay for ``app``, or ``None`` when Kafka is not configured."""
-    if not settings.kafka.enabled:
-        return None
-    return Relay(app, settings.kafka, positions_for(settings), options)
-
-
-def relay_main(settings: Settings, options: RelayOptions | None = None) -> int:
-    """Run the relay as its own process until SIGTERM or Ctrl-C (``pdl relay``)."""
-    if not settings.kafka.enabled:
-        print("Kafka is not configured: set PDL_KAFKA__BOOTSTRAP_SERVERS (e.g. 127.0.0.1:9092).",
-              file=sys.stderr)
-        return 2
-    configure_logging()
-    app = build_application(settings)
-    relay = build_relay(app, settings, options)
-    assert relay is not None
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        relay.request_stop()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    try:
-        relay.run_forever()
-    finally:
-        relay.close()
-        app.close()
-    return 0
-
-
-def configure_logging() -> None:
-    """Our INFO lines on stderr; kafka-python's own chatter only from WARNING up."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Publish the event log to Kafka (outbox relay).")
-    parser.add_argument("--batch-size", type=int, default=RelayOptions.batch_size)
-    parser.add_argument("--poll-interval", type=float, default=RelayOptions.poll_interval_s)
-    parser.add_argument("--backoff-max", type=float, default=RelayOptions.backoff_max_s)
-    args = parser.parse_args(argv)
-    options = RelayOptions(batch_size=args.batch_size, poll_interval_s=args.poll_interval,
-                           backoff_max_s=args.backoff_max)
-    return relay_main(Settings(), options)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,9 +7,10 @@ import pytest
 
 from contract.topics import entity_topics
 from services.commands.application import DecisionLog
+from services.runtime.bootstrap import positions_for
 from services.runtime.settings import Settings
 from services.streaming.kafka_io import ProducerOptions
-from services.streaming.relay import Relay, RelayOptions, positions_for
+from services.streaming.relay import Relay, RelayOptions
 from tests.kafka.conftest import Broker
 from tests.kafka.streams import (
     ACTOR,

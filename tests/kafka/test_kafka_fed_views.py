@@ -19,9 +19,10 @@ from projections.feeding.catch_up import StoreCatchUp
 from projections.feeding.kafka import FeedOptions, KafkaFeed
 from projections.views import Views, apply_changes
 from services.commands.application import DecisionLog
-from services.runtime.bootstrap import build_application
+from services.runtime.bootstrap import build_application, build_relay
 from services.runtime.settings import Settings
-from services.streaming.relay import RelayPositions, build_relay
+from services.streaming.kafka_io import views_feed
+from services.streaming.relay import RelayPositions
 from tests.kafka.conftest import REPO
 from tests.kafka.streams import roadmap_history, stored_changes
 
@@ -62,7 +63,7 @@ def store_fed(app: DecisionLog, path: Path) -> Views:
 
 
 def kafka_fed(views: Views, settings: Settings, group: str) -> KafkaFeed:
-    feed = KafkaFeed(views, settings.kafka, FeedOptions(group_id=group))
+    feed = views_feed(views, settings.kafka, FeedOptions(group_id=group))
     feed.run_until_caught_up(timeout_s=60)
     return feed
 

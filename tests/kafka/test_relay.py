@@ -9,8 +9,9 @@ from confluent_kafka import Consumer, TopicPartition
 from contract.roadmap_changes import roadmap_change_from
 from contract.topics import entity_topics, roadmap_topic
 from services.commands.application import DecisionLog
+from services.runtime.bootstrap import build_relay
 from services.runtime.settings import Settings
-from services.streaming.relay import Relay, RelayPositions, build_relay
+from services.streaming.relay import Relay, RelayPositions
 from tests.kafka.conftest import Broker
 from tests.kafka.streams import (
     assert_per_key_order,

@@ -29,8 +29,9 @@ from contract.roadmap_changes import SCHEMA_VERSION as ROADMAP_SCHEMA_VERSION
 from contract.topics import entity_topic, roadmap_topic
 from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangeTargetDate, MoveFeature
+from services.runtime.bootstrap import positions_for
 from services.runtime.settings import Settings
-from services.streaming.relay import Relay, RelayOptions, positions_for
+from services.streaming.relay import Relay, RelayOptions
 from tests.decisions.scenario import KIM, PAT, a_roadmap, by, feature
 from tests.kafka.streams import many_changes, roadmap_history, stored_changes
 

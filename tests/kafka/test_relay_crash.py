@@ -27,14 +27,14 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
 def relay_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    """``python -m services.streaming.relay`` on the test's store and topics, small batches."""
+    """``pdl relay`` on the test's store and topics, small batches."""
     env = {**os.environ,
            "PDL_DATA_DIR": str(settings.data_dir),
            "PDL_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers or "",
            "PDL_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
            "PDL_KAFKA__CLIENT_ID": "pdl-test-relay"}
     return subprocess.Popen(
-        [sys.executable, "-m", "services.streaming.relay", "--batch-size", "100",
+        [sys.executable, "-m", "services.runtime.cli", "relay", "--batch-size", "100",
          "--poll-interval", "0.05"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"),
     )
