@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy domain services projections contract benchmarks
+echo "== import contracts" && .venv/bin/lint-imports --no-cache
 
 if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
     KAFKA_RUN_DIR="$(mktemp -d /tmp/pdl-test-kafka.XXXXXX)"

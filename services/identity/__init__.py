@@ -1,0 +1,2 @@
+"""Who is calling and what they already asked: bearer tokens (stored as digests) and
+idempotency keys, in the service's own SQLite file (``service_db``)."""

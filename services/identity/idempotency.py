@@ -84,9 +84,8 @@ class IdempotencyStore:
         (WAL, ``synchronous=NORMAL``: it survives the process being killed). A power cut
         may lose the last claims and responses; a retry then runs the request again, and
         its command answers from the outcome it recorded. Such writes are cheap enough for
-        the HTTP middleware to make on the event loop, without a thread hop (measured with
-        ``python -m benchmarks run --quick --only http_command``: keyed POSTs 483 → 832
-        req/s, plain ones about 1,100)."""
+        the HTTP middleware to make on the event loop, without a thread hop (measured on
+        benchmark row 3: see "Figures behind design choices" in benchmarks/README.md)."""
         self.retention = retention
         self.lease = lease
         self.synced = synced

@@ -1,0 +1,14 @@
+"""The event store and how commands reach it.
+
+- ``unit_of_work``   what one command loaded and created, saved together, with version checks;
+- ``command_path``   the one interface a command runs through: ``PlainPath`` (the library's
+  repository and ``save``) or ``FastPath`` (command batches + command cache), chosen from settings
+  in :mod:`services.runtime.bootstrap`;
+- ``command_batches`` commands from many threads run by one of them, committed in one transaction;
+- ``combining``      the leader/follower batching both use, with no worker thread;
+- ``group_commit``   the SQLite recorder that commits concurrent saves together;
+- ``command_cache``  aggregates kept current between commands, so a command never replays history;
+- ``command_keys``   a keyed command's outcome recorded with its events (crash-safe idempotency);
+- ``fast_codec``, ``transcodings`` how events are encoded; ``outcome``, ``errors`` what
+  commands return and raise.
+"""

@@ -117,9 +117,8 @@ class Combiner(Generic[P, R]):
     def _wait(job: Job[P, R]) -> None:
         """Wait until ``job`` is woken, then wake its successor: the submitters of a batch
         wake one another in turn. Woken all at once, they would contend for the interpreter
-        lock, which costs each several thread switches; in turn, one each (on row 2's
-        workload of the benchmarks, 32 threads: 9,387 -> 11,067 commands/s, mean of 5
-        alternating runs)."""
+        lock, which costs each several thread switches; in turn, one each (measured on
+        benchmark row 2: see "Figures behind design choices" in benchmarks/README.md)."""
         try:
             job.wake.acquire()
         except BaseException:  # interrupted (KeyboardInterrupt): still take the turn, so that

@@ -100,8 +100,8 @@ class RelayOptions:
     """How the relay batches, polls and backs off."""
 
     name: str = DEFAULT_NAME
-    #: Notifications per batch. Larger batches measured faster (500 → 2,000: about +7% msgs/s
-    #: on the benchmark); a crash re-publishes at most two of them.
+    #: Notifications per batch. Larger batches measured faster (benchmark row 7; see
+    #: benchmarks/README.md); a crash re-publishes at most two of them.
     batch_size: int = 2_000
     poll_interval_s: float = 0.1
     backoff_initial_s: float = 0.5
