@@ -17,6 +17,7 @@ from services.store.command_batches import CommandBatches
 from services.store.command_cache import CommandCache
 from services.store.command_path import CommandPath, FastPath, PlainPath
 from services.store.group_commit import GroupCommitRecorder
+from services.store.snapshots import Snapshots
 from services.streaming.relay import Relay, RelayOptions, RelayPositions
 
 
@@ -34,6 +35,8 @@ def application_env(settings: Settings) -> dict[str, str]:
         env["APPLICATION_RECORDER_TOPIC"] = group_commit.TOPIC
     if settings.store.fast_codec:
         env["TRANSCODER_TOPIC"] = fast_codec.TOPIC
+    if settings.store.snapshot_interval:
+        env["IS_SNAPSHOTTING_ENABLED"] = "y"
     if settings.store.aggregate_cache_size:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.store.aggregate_cache_size)
     return env
@@ -45,9 +48,12 @@ def command_path(settings: Settings) -> PathFactory:
     store = settings.store
 
     def build(app: Application[UUID]) -> CommandPath:
+        snapshots = None
+        if app.snapshots is not None and store.snapshot_interval:
+            snapshots = Snapshots(app.snapshots, store.snapshot_interval)
         recorder = app.recorder
         if not isinstance(recorder, GroupCommitRecorder):
-            return PlainPath(app)
+            return PlainPath(app, snapshots)
         cache = CommandCache(store.aggregate_cache_size)
         batches = None
         if store.command_batches:
@@ -58,7 +64,7 @@ def command_path(settings: Settings) -> PathFactory:
         for combiner in combiners:  # commands run together, and saves committed together
             combiner.max_batch = store.group_commit_max_batch
             combiner.max_wait = store.group_commit_max_wait_ms / 1000
-        return FastPath(app.events, cache, batches)
+        return FastPath(app.events, cache, batches, snapshots)
 
     return build
 

@@ -34,6 +34,11 @@ class StoreSettings(BaseModel):
     #: keep their own cache of this size (services/store/command_cache.py: checked out, not copied),
     #: so up to twice this many aggregates are held.
     aggregate_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
+    #: Store an aggregate's state every this many versions (0: never), so that loading a long
+    #: stream that is not kept in memory (after a restart, on the plain path) reads the
+    #: latest snapshot and at most this many events, not the whole history
+    #: (services/store/snapshots.py).
+    snapshot_interval: int = Field(default=100, ge=0, le=1_000_000)
     #: Encode events with orjson (services/store/fast_codec.py): the same stored bytes as
     #: eventsourcing's JSON transcoder, about twice as fast. Off: the library's encoder.
     fast_codec: bool = True

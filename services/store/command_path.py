@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, IntegrityError, Recording
 
 from domain.base import DecisionLogAggregate
@@ -28,6 +29,7 @@ from domain.errors import RuleViolation
 from services.store.command_batches import CommandBatches
 from services.store.command_cache import CommandCache
 from services.store.outcome import Outcome
+from services.store.snapshots import Snapshots
 from services.store.unit_of_work import Command, UnitOfWork
 
 #: How many times a command that keeps losing races is run before it gives up.
@@ -49,21 +51,27 @@ class CommandPath(Protocol):
 
 
 class PlainPath:
-    """Loads through the application's repository, saves through ``Application.save``."""
+    """Loads through the application's repository (which starts from the latest snapshot, if
+    any), saves through ``Application.save``, then stores the snapshots that fell due."""
 
     batches: CommandBatches | None = None
 
-    def __init__(self, app: Application[UUID]) -> None:
+    def __init__(self, app: Application[UUID], snapshots: Snapshots | None = None) -> None:
         self._app = app
+        self._snapshots = snapshots
 
     def run(self, command: Command) -> Outcome:
         for _ in range(RACE_RETRIES):
             work = UnitOfWork(self._load)
             subject = command(work)
+            changed = work.changed()
+            due = self._snapshots.due(changed) if self._snapshots else []
             try:
-                recordings = self._app.save(*work.changed())
+                recordings = self._app.save(*changed)
             except IntegrityError:
                 continue  # lost a race: run again on fresh state
+            if self._snapshots is not None:
+                self._snapshots.put(due)
             return _outcome(subject, recordings)
         raise RuleViolation(TOO_MANY_RACES)
 
@@ -89,19 +97,27 @@ class FastPath:
     """
 
     def __init__(self, events: EventStore[UUID], cache: CommandCache,
-                 batches: CommandBatches | None = None) -> None:
+                 batches: CommandBatches | None = None,
+                 snapshots: Snapshots | None = None) -> None:
         self._events = events
         self.cache = cache
         self.batches = batches
+        self._snapshots = snapshots
 
     def run(self, command: Command) -> Outcome:
+        due: list[Snapshot] = []  # taken by the command, stored once its events committed
         if self.batches is None:
-            return self._run(command)
-        return self.batches.run(lambda: self._run(command))
+            outcome = self._run(command, due)
+        else:
+            outcome = self.batches.run(lambda: self._run(command, due))
+        if self._snapshots is not None and due:
+            self._snapshots.put(due)
+        return outcome
 
-    def _run(self, command: Command) -> Outcome:
+    def _run(self, command: Command, due: list[Snapshot]) -> Outcome:
         fresh = False  # whether to read every aggregate from the store
         for _ in range(RACE_RETRIES):
+            due.clear()
             work = UnitOfWork(self._load_fresh if fresh else self._load_kept)
             try:
                 subject = command(work)
@@ -111,8 +127,11 @@ class FastPath:
                     raise  # decided on state read from the store: that is the answer
                 fresh = True  # perhaps refused on state that was behind: ask the store
                 continue
+            changed = work.changed()
+            if self._snapshots is not None:
+                due.extend(self._snapshots.due(changed))
             try:
-                outcome = self._save(subject, work.changed())
+                outcome = self._save(subject, changed)
             except IntegrityError:
                 fresh = True  # lost a race, or kept state was behind
                 continue
@@ -138,8 +157,11 @@ class FastPath:
         return aggregate, True
 
     def _replayed(self, aggregate_id: UUID) -> Any:
-        """The aggregate from all its stored events, or None if it has none. What the
-        library's repository does, minus its deep copy and its per-event protocol check."""
+        """The aggregate from its latest snapshot and the events after it (all its events
+        without snapshots), or None if it has none. What the library's repository does,
+        minus its deep copy and its per-event protocol check."""
+        if self._snapshots is not None:
+            return self._snapshots.load(aggregate_id, self._events)
         aggregate: Any = None
         for event in self._events.get(aggregate_id):
             aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
