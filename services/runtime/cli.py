@@ -40,6 +40,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         if runtime.tokens.count() == 0:
             token, _ = runtime.tokens.create("admin", Role.admin)
             print(f"Created admin token (shown only once; store it now): {token}", flush=True)
+        # uvicorn shuts down gracefully on SIGTERM / Ctrl-C, then raises the signal again
+        # with the handlers it found restored: with these, that ends here, so the close
+        # path below still runs (stores closed, WAL files checkpointed away) and we exit 0.
+        stop_on_signals(lambda: None)
         uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info")
     finally:
         runtime.close()
