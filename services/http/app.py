@@ -9,15 +9,7 @@ from fastapi import FastAPI
 from services.http import problems
 from services.http.middleware import MAX_BODY_BYTES, BodyLimit, Idempotency
 from services.http.read_cache import CachedReads, ReadCache
-from services.http.routes import (
-    decisions,
-    features,
-    products,
-    releases,
-    through_time,
-    tokens,
-    views,
-)
+from services.http.routes import audit, decisions, features, health, products, releases, tokens
 from services.http.schemas import ProblemOut
 from services.runtime.service import Runtime
 
@@ -55,14 +47,10 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAP
     app.state.runtime = runtime
     app.state.read_cache = cache = ReadCache()
     problems.install(app)
-    for module in (products, features, releases, views, decisions, through_time, tokens):
+    # One router per resource, named after the first segment of its paths.
+    for module in (products, features, releases, decisions, audit, tokens):
         app.include_router(module.router, responses=PROBLEMS)
-
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, Any]:
-        """Liveness, and how far the views have caught up with the log (no token needed)."""
-        return {"status": "ok", "log_position": runtime.app.event_count(),
-                "views_position": runtime.views.position}
+    app.include_router(health.router)  # needs no token, so it documents none of PROBLEMS
 
     app.add_middleware(Idempotency, runtime=runtime)
     app.add_middleware(CachedReads, runtime=runtime, cache=cache)

@@ -1,13 +1,53 @@
-"""``?as_of=``: reading an entity or a view as it stood at a past instant."""
+"""Instants in queries, and the 404s of reads.
 
-from datetime import datetime
+``?as_of=`` reads an entity or a view as it stood at a past instant; ``from`` / ``to``
+bound the diff and the audit. Each is an ISO 8601 instant with a timezone. A read that
+finds nothing says why: the entity is unknown (or the views have not caught up with a
+write yet: pass ``?after=``), or it did not exist yet at ``as_of``.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
-from services.http.routes.views import AsOf, PastInstant, in_the_past, not_found
+from fastapi import Query
+from pydantic import AfterValidator, AwareDatetime
+
+from domain import clock
+from services.http.problems import Problem
 from services.runtime.service import Runtime
 from services.store.errors import NotFound
 
-__all__ = ["AsOf", "PastInstant", "in_the_past", "not_found_then", "version_at"]
+
+def in_utc_range(value: datetime) -> datetime:
+    """Refuse instants that exist in their own timezone but not in UTC (year 0 or 10000)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant is out of range once converted to UTC") from None
+
+
+def in_the_past(value: datetime) -> datetime:
+    """Refuse an instant after now: the log can only say how things stood in the past."""
+    now = clock.now()
+    if value > now:
+        raise ValueError(
+            f"as_of is in the future ({value.isoformat()} is after now, "
+            f"{now.astimezone(UTC).isoformat(timespec='seconds')}); the log can only answer "
+            "for the past: leave as_of out to read the present")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
+PastInstant = Annotated[Instant, AfterValidator(in_the_past)]
+AsOf = Annotated[PastInstant | None, Query(
+    description="Answer as things stood at this past instant (ISO 8601 with a timezone).")]
+
+
+def not_found(kind: str, entity_id: UUID) -> Problem:
+    return Problem(404, "not-found", "Not found",
+                   f"No {kind} with id {entity_id} in the views. If you just created it, "
+                   "pass ?after=POSITION with the position the write returned.")
 
 
 def not_found_then(kind: str, entity_id: UUID, as_of: datetime | None) -> Exception:

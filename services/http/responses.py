@@ -1,13 +1,20 @@
-"""How a successful write answers: the outcome, its ETag, and a nudge to the views."""
+"""How routes answer: a successful write with its outcome, its ETag and a nudge to the
+views; a read with its ETag; Markdown."""
 
 from fastapi import Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from domain.reasons import Reason
 from services.http.schemas import Change
 from services.identity.tokens import Identity
 from services.runtime.service import Runtime
 from services.store.outcome import Outcome
+
+MARKDOWN = "text/markdown; charset=utf-8"
+
+
+class MarkdownResponse(PlainTextResponse):
+    media_type = MARKDOWN
 
 
 def etag(version: int) -> str:

@@ -1,22 +1,56 @@
-"""Products: create, read, revise the vision and strategy, retire."""
+"""Products: every route under ``/products``.
 
+The product itself (create, list, read, revise the vision and strategy, retire); what is
+created under a product (features, releases, decisions); and the product-wide reads: its
+decisions, roadmap, history, feature ranking, the diff between two instants and its slips.
+
+A write returns the log ``position`` it reached, and the views catch up with the log just
+after the write commits. So the reads served from the views (the list, decisions, roadmap,
+history, diff and slips) accept ``?after=POSITION`` to wait, briefly, until they include
+that write: read your own writes. ``?as_of=`` (an ISO instant with a timezone) answers as
+things stood then, because the log keeps every change. The list, roadmap and history answer
+with JSON serialized once per views position (:mod:`services.http.read_cache`), so their
+``response_model`` only documents the shape.
+"""
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from services.http.as_of import AsOf, version_at
-from services.http.deps import Editor, ExpectedVersion, RuntimeDep, Viewer
-from services.http.responses import reason, tagged, written
-from services.http.schemas import Change, OutcomeOut, ProductIn, ProductOut, StrategyIn, VisionIn
+from projections.diff import render_markdown, roadmap_diff
+from services.http.as_of import AsOf, Instant, not_found, not_found_then, version_at
+from services.http.decision_schemas import DecisionIn, DecisionListOut, RankingOut
+from services.http.deps import CaughtUp, Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
+from services.http.responses import MARKDOWN, MarkdownResponse, reason, tagged, written
+from services.http.schemas import (
+    Change,
+    FeatureIn,
+    OutcomeOut,
+    ProductIn,
+    ProductOut,
+    ReleaseIn,
+    StrategyIn,
+    VisionIn,
+)
 
 router = APIRouter(prefix="/products", tags=["products"])
+
+
+# The product
 
 
 @router.post("", status_code=201, response_model=OutcomeOut)
 def create_product(body: ProductIn, who: Editor, runtime: RuntimeDep) -> JSONResponse:
     outcome = runtime.app.create_product(actor=who.name, **body.model_dump())
     return written(runtime, outcome, f"/products/{outcome.id}")
+
+
+@router.get("", response_model=dict[str, Any])
+async def list_products(reads: Reads, as_of: AsOf = None) -> Response:
+    return await reads.answer(lambda: {"items": reads.views.list_products(as_of=as_of)})
 
 
 @router.get("/{product_id}", response_model=ProductOut)
@@ -48,3 +82,107 @@ def retire_product(product_id: UUID, body: Change, who: Editor, runtime: Runtime
                    expected: ExpectedVersion) -> JSONResponse:
     outcome = runtime.app.retire_product(product_id, reason(who, body), expected)
     return written(runtime, outcome)
+
+
+# Created under the product
+
+
+@router.post("/{product_id}/features", status_code=201, response_model=OutcomeOut)
+def propose_feature(product_id: UUID, body: FeatureIn, who: Editor,
+                    runtime: RuntimeDep) -> JSONResponse:
+    outcome = runtime.app.propose_feature(product_id, actor=who.name, **body.model_dump())
+    return written(runtime, outcome, f"/features/{outcome.id}")
+
+
+@router.post("/{product_id}/releases", status_code=201, response_model=OutcomeOut)
+def plan_release(product_id: UUID, body: ReleaseIn, who: Editor,
+                 runtime: RuntimeDep) -> JSONResponse:
+    outcome = runtime.app.plan_release(product_id, actor=who.name, **body.model_dump())
+    return written(runtime, outcome, f"/releases/{outcome.id}")
+
+
+@router.post("/{product_id}/decisions", status_code=201, response_model=OutcomeOut)
+def propose_decision(product_id: UUID, body: DecisionIn, who: Editor,
+                     runtime: RuntimeDep) -> JSONResponse:
+    """Propose a decision: context, options with pros and cons, the choice and why."""
+    outcome = runtime.app.propose_decision(product_id, actor=who.name, **body.model_dump())
+    return written(runtime, outcome, f"/decisions/{outcome.id}")
+
+
+@router.get("/{product_id}/decisions", response_model=DecisionListOut,
+            dependencies=[CaughtUp])
+def list_decisions(product_id: UUID, who: Viewer, runtime: RuntimeDep,
+                   as_of: AsOf = None) -> dict[str, Any]:
+    """The product's decisions and their status (as of ``as_of``), oldest first."""
+    items = runtime.views.decisions(product_id, as_of)
+    if items is None:
+        raise not_found_then("product", product_id, as_of)
+    return {"product_id": product_id, "as_of": as_of, "items": items}
+
+
+# The roadmap, its history and its priorities
+
+
+@router.get("/{product_id}/roadmap", response_model=dict[str, Any])
+async def roadmap(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
+    """Releases in target-date order with their features, the backlog, now / next / later."""
+
+    def read() -> dict[str, Any]:
+        found = reads.views.roadmap(product_id, as_of=as_of)
+        if found is None:
+            raise not_found("product", product_id)
+        return found
+
+    return await reads.answer(read)
+
+
+@router.get("/{product_id}/history", response_model=dict[str, Any])
+async def product_history(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
+    """Every change to the product and to its features and releases."""
+
+    def read() -> dict[str, Any]:
+        items = reads.views.product_history(product_id, as_of=as_of)
+        if not items:
+            raise not_found("product", product_id)
+        return {"product_id": str(product_id), "items": items}
+
+    return await reads.answer(read)
+
+
+@router.get("/{product_id}/ranking", response_model=RankingOut)
+def ranking(product_id: UUID, who: Viewer, runtime: RuntimeDep,
+            as_of: AsOf = None) -> dict[str, Any]:
+    """The open features by priority as of ``as_of`` (default now), each priority
+    explained and, when scored, recomputed from its recorded inputs and formula."""
+    items = runtime.app.rank_features(product_id, as_of)
+    return {"product_id": product_id, "as_of": as_of, "items": [asdict(i) for i in items]}
+
+
+# The roadmap through time
+
+
+@router.get("/{product_id}/diff", response_model=None, dependencies=[CaughtUp], responses={
+    200: {"content": {"application/json": {}, MARKDOWN: {}},
+          "description": "The diff as JSON, or as Markdown with format=markdown."}})
+def diff(product_id: UUID, who: Viewer, runtime: RuntimeDep,
+         since: Annotated[Instant, Query(alias="from", description="Exclusive start.")],
+         until: Annotated[Instant | None, Query(
+             alias="to", description="Inclusive end; default now.")] = None,
+         format: Literal["json", "markdown"] = "json") -> dict[str, Any] | MarkdownResponse:
+    """What changed on the roadmap after ``from`` up to ``to``: the net effect (features
+    added, removed, moved; releases added, shipped, cancelled, slipped or pulled in;
+    status, priority and requirement changes) and every step, each with who, when and why."""
+    found = roadmap_diff(runtime.views, product_id, since, until)
+    if found is None:
+        raise not_found_then("product", product_id, until)
+    return MarkdownResponse(render_markdown(found)) if format == "markdown" else found
+
+
+@router.get("/{product_id}/slips", dependencies=[CaughtUp])
+def product_slips(product_id: UUID, who: Viewer, runtime: RuntimeDep, as_of: AsOf = None,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
+    """The releases that slipped most, and how many times each feature was rescheduled."""
+    found = runtime.views.product_slips(product_id, as_of, limit)
+    if found is None:
+        raise not_found_then("product", product_id, as_of)
+    return found

@@ -1,26 +1,34 @@
-"""Releases: plan, read, change the target date, ship, cancel."""
+"""Releases: every route under ``/releases/{id}`` (they are planned under their product,
+``POST /products/{id}/releases``).
 
+Read, change the target date, ship, cancel; the release's history, the decisions that
+shaped it, its slips and, once shipped, its release notes.
+
+``GET /releases/{id}`` and the lineage load the release from the log, so they are current
+at once after a write. The history, slips and notes are served from the views, which catch
+up with the log just after a write commits: pass ``?after=POSITION`` (the position a write
+returned) to wait until they include that write. ``?as_of=`` (an ISO instant with a
+timezone) answers as things stood then; on ``GET /releases/{id}`` it loads the version the
+release had then.
+"""
+
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from services.http.as_of import AsOf, version_at
-from services.http.deps import Editor, ExpectedVersion, RuntimeDep, Viewer
-from services.http.responses import reason, tagged, written
-from services.http.schemas import Change, OutcomeOut, ReleaseIn, ReleaseOut, ShipIn, TargetDateIn
+from services.http.as_of import AsOf, not_found, not_found_then, version_at
+from services.http.decision_schemas import EntityLineageOut
+from services.http.deps import CaughtUp, Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
+from services.http.entity_reads import entity_history, entity_lineage
+from services.http.responses import MarkdownResponse, reason, tagged, written
+from services.http.schemas import Change, OutcomeOut, ReleaseOut, ShipIn, TargetDateIn
 
-router = APIRouter(tags=["releases"])
-
-
-@router.post("/products/{product_id}/releases", status_code=201, response_model=OutcomeOut)
-def plan_release(product_id: UUID, body: ReleaseIn, who: Editor,
-                 runtime: RuntimeDep) -> JSONResponse:
-    outcome = runtime.app.plan_release(product_id, actor=who.name, **body.model_dump())
-    return written(runtime, outcome, f"/releases/{outcome.id}")
+router = APIRouter(prefix="/releases", tags=["releases"])
 
 
-@router.get("/releases/{release_id}", response_model=ReleaseOut)
+@router.get("/{release_id}", response_model=ReleaseOut)
 def get_release(release_id: UUID, who: Viewer, runtime: RuntimeDep,
                 response: Response, as_of: AsOf = None) -> ReleaseOut:
     release = runtime.app.get_release(
@@ -29,7 +37,7 @@ def get_release(release_id: UUID, who: Viewer, runtime: RuntimeDep,
     return ReleaseOut.model_validate(release, from_attributes=True)
 
 
-@router.post("/releases/{release_id}/target-date", response_model=OutcomeOut)
+@router.post("/{release_id}/target-date", response_model=OutcomeOut)
 def change_target_date(release_id: UUID, body: TargetDateIn, who: Editor, runtime: RuntimeDep,
                        expected: ExpectedVersion) -> JSONResponse:
     """Slip (later) or pull in (earlier) the target date."""
@@ -38,7 +46,7 @@ def change_target_date(release_id: UUID, body: TargetDateIn, who: Editor, runtim
     return written(runtime, outcome)
 
 
-@router.post("/releases/{release_id}/ship", response_model=OutcomeOut)
+@router.post("/{release_id}/ship", response_model=OutcomeOut)
 def ship_release(release_id: UUID, body: ShipIn, who: Editor, runtime: RuntimeDep,
                  expected: ExpectedVersion) -> JSONResponse:
     """Ship: done features ship with it, unfinished ones go back to the backlog."""
@@ -46,9 +54,42 @@ def ship_release(release_id: UUID, body: ShipIn, who: Editor, runtime: RuntimeDe
     return written(runtime, outcome)
 
 
-@router.post("/releases/{release_id}/cancel", response_model=OutcomeOut)
+@router.post("/{release_id}/cancel", response_model=OutcomeOut)
 def cancel_release(release_id: UUID, body: Change, who: Editor, runtime: RuntimeDep,
                    expected: ExpectedVersion) -> JSONResponse:
     """Cancel: the scope goes back to the backlog."""
     outcome = runtime.app.cancel_release(release_id, reason(who, body), expected)
     return written(runtime, outcome)
+
+
+@router.get("/{release_id}/history", response_model=dict[str, Any])
+async def release_history(release_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
+    """Every change to the release: dates slipped or pulled in, scope, shipping."""
+    return await entity_history("release", release_id, reads, as_of)
+
+
+@router.get("/{release_id}/lineage", response_model=EntityLineageOut)
+def release_lineage(release_id: UUID, who: Viewer, runtime: RuntimeDep) -> dict[str, Any]:
+    """The chain of decisions that shaped the release, each with the changes it caused."""
+    runtime.app.get_release(release_id)  # 404 unless it is a release
+    return entity_lineage(runtime, release_id)
+
+
+@router.get("/{release_id}/slips", dependencies=[CaughtUp])
+def release_slips(release_id: UUID, who: Viewer, runtime: RuntimeDep,
+                  as_of: AsOf = None) -> dict[str, Any]:
+    """Every target-date change of the release (old → new, days, who, why) and totals."""
+    ledger = runtime.views.slip_ledger(release_id, as_of)
+    if ledger is None:
+        raise not_found_then("release", release_id, as_of)
+    return ledger
+
+
+@router.get("/{release_id}/notes", response_class=MarkdownResponse, dependencies=[CaughtUp])
+def release_notes(release_id: UUID, who: Viewer, runtime: RuntimeDep) -> MarkdownResponse:
+    """Customer-facing notes of a shipped release, from the benefit statements of the
+    features that shipped in it (409 while it has not shipped)."""
+    notes = runtime.views.release_notes(release_id)
+    if notes is None:
+        raise not_found("release", release_id)
+    return MarkdownResponse(notes)

@@ -1,0 +1,31 @@
+"""Reads that features and releases answer alike: an entity's history and its lineage."""
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import Response
+
+from services.http.as_of import not_found
+from services.http.deps import ViewReads
+from services.runtime.service import Runtime
+
+
+async def entity_history(kind: str, entity_id: UUID, reads: ViewReads,
+                         as_of: datetime | None) -> Response:
+    """Every change to the ``kind`` with ``entity_id``, from the views (cached)."""
+
+    def read() -> dict[str, Any]:
+        items = reads.views.history(entity_id, as_of=as_of)
+        if not items or items[0]["entity_type"] != kind:
+            raise not_found(kind, entity_id)
+        return {"entity_id": str(entity_id), "items": items}
+
+    return await reads.answer(read)
+
+
+def entity_lineage(runtime: Runtime, entity_id: UUID) -> dict[str, Any]:
+    """The decisions that changed the entity, each with the changes it caused."""
+    steps = runtime.app.entity_lineage(entity_id)
+    return {"entity_id": entity_id, "decisions": [asdict(step) for step in steps]}
