@@ -4,6 +4,7 @@ Nothing connects to a database or a broker at import time; only :func:`build_app
 and friends do, with explicit arguments.
 """
 
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from eventsourcing.application import Application
 from services.commands.application import DecisionLog, PathFactory
 from services.runtime.settings import Settings
 from services.store import fast_codec, group_commit
+from services.store.checkpoints import Checkpointer
 from services.store.combining import Combiner
 from services.store.command_batches import CommandBatches
 from services.store.command_cache import CommandCache
@@ -87,3 +89,16 @@ def build_relay(app: DecisionLog, settings: Settings,
     if not settings.kafka.enabled:
         return None
     return Relay(app, settings.kafka, positions_for(settings), options)
+
+
+def build_checkpointer(settings: Settings, *paths: Path) -> Checkpointer:
+    """Bounds the WAL of ``paths``, SQLite files this process writes."""
+    return Checkpointer(paths, limit_bytes=int(settings.store.wal_limit_mb * 2**20),
+                        interval_s=settings.store.wal_check_interval_s)
+
+
+def written_files(settings: Settings) -> list[Path]:
+    """The SQLite files ``pdl serve`` writes: the event log (on SQLite), the views, and the
+    service database."""
+    events = [settings.events_path] if settings.store.kind == "sqlite" else []
+    return [*events, settings.views_path, settings.service_db_path]

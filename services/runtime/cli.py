@@ -117,7 +117,7 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
     from projections.feeding.catch_up import StoreCatchUp
     from projections.feeding.kafka import FeedOptions
     from projections.views import Views
-    from services.runtime.bootstrap import build_application
+    from services.runtime.bootstrap import build_application, build_checkpointer
     from services.streaming.kafka_io import views_feed
 
     configure_logging()
@@ -126,6 +126,8 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     stop_on_signals(stop.set)
     views = Views(settings.views_path)
+    checkpointer = build_checkpointer(settings, settings.views_path)
+    checkpointer.start()
     try:
         if args.source == "store":
             app = build_application(settings)
@@ -150,6 +152,7 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
         print(f"The views in {settings.views_path} hold {views.event_count()} changes "
               f"(source: {args.source}).", file=sys.stderr)
     finally:
+        checkpointer.stop()
         views.close()
     return 0
 

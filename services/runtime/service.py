@@ -7,8 +7,14 @@ from projections.views import Views
 from services.commands.application import DecisionLog
 from services.identity.idempotency import IdempotencyStore
 from services.identity.tokens import TokenStore
-from services.runtime.bootstrap import build_application, build_relay
+from services.runtime.bootstrap import (
+    build_application,
+    build_checkpointer,
+    build_relay,
+    written_files,
+)
 from services.runtime.settings import Settings
+from services.store.checkpoints import Checkpointer
 from services.streaming.relay import Relay
 
 
@@ -24,12 +30,17 @@ class Runtime:
     idempotency: IdempotencyStore
     #: Publishes the event log to Kafka; None when Kafka is not configured.
     relay: Relay | None = None
+    #: Keeps the WAL of every SQLite file the service writes bounded.
+    checkpointer: Checkpointer | None = None
 
     def start(self) -> None:
-        """Start keeping the views caught up with the event log (and Kafka, if configured)."""
+        """Start keeping the views caught up with the event log (and Kafka, if configured),
+        and the WAL files bounded."""
         self.catchup.start()
         if self.relay is not None:
             self.relay.start()
+        if self.checkpointer is not None:
+            self.checkpointer.start()
 
     def notify(self) -> None:
         """Something was written: wake the views' catch-up (and the relay) at once."""
@@ -42,12 +53,16 @@ class Runtime:
         self.catchup.stop()
         if self.relay is not None:
             self.relay.stop()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
 
     def close(self) -> None:
         """Stop the catch-up and close every store."""
         self.catchup.stop()
         if self.relay is not None:
             self.relay.close()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.views.close()
         self.idempotency.close()
         self.tokens.close()
@@ -70,4 +85,5 @@ def build_runtime(settings: Settings) -> Runtime:
                                      lease=settings.api.idempotency_lease_s,
                                      synced=app.commands.batches is None),
         relay=build_relay(app, settings),
+        checkpointer=build_checkpointer(settings, *written_files(settings)),
     )

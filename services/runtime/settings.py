@@ -39,6 +39,12 @@ class StoreSettings(BaseModel):
     #: latest snapshot and at most this many events, not the whole history
     #: (services/store/snapshots.py).
     snapshot_interval: int = Field(default=100, ge=0, le=1_000_000)
+    #: A write-ahead log over this size is checkpointed and truncated (for the event log,
+    #: the views and the service database alike), as soon as the readers that use it let
+    #: (services/store/checkpoints.py).
+    wal_limit_mb: float = Field(default=16, gt=0, le=4096)
+    #: How often the WAL sizes are looked at.
+    wal_check_interval_s: float = Field(default=1.0, gt=0, le=60)
     #: Encode events with orjson (services/store/fast_codec.py): the same stored bytes as
     #: eventsourcing's JSON transcoder, about twice as fast. Off: the library's encoder.
     fast_codec: bool = True
