@@ -152,7 +152,10 @@ def _cancelled(data: dict[str, Any]) -> Derived:
     return "roadmap.release_cancelled", {"state": "planned"}, {"state": "cancelled"}, {}
 
 
-_DERIVERS: dict[str, Callable[[dict[str, Any]], Derived]] = {
+#: Change type -> how its roadmap change is derived. Every change type in
+#: :data:`contract.changes.CHANGE_TYPES` is here or in :data:`IGNORED`
+#: (``tests/projections/test_change_type_registries.py``).
+DERIVERS: dict[str, Callable[[dict[str, Any]], Derived]] = {
     "feature.scheduled": _scheduled,
     "feature.unscheduled": _unscheduled,
     "feature.status_changed": _status_changed,
@@ -160,11 +163,27 @@ _DERIVERS: dict[str, Callable[[dict[str, Any]], Derived]] = {
     "release.shipped": _shipped,
     "release.cancelled": _cancelled,
 }
+#: Change types that derive no roadmap change (only the kinds of :data:`ROADMAP_TYPES` are
+#: published on the roadmap-changes topic; every change is on its entity's topic).
+IGNORED: frozenset[str] = frozenset({
+    # A product's own facts: its vision, strategy and retirement are not roadmap moves.
+    "product.created", "product.vision_revised", "product.strategy_revised", "product.retired",
+    # Creations: a new feature or release is not yet a move on the roadmap.
+    "feature.proposed", "release.planned",
+    # What a feature is and how it ranks, not where it is scheduled or how far along it is.
+    "feature.priority_changed", "feature.priority_scored", "feature.details_revised",
+    "feature.requirement_added", "feature.requirement_revised", "feature.requirement_removed",
+    # Release scope bookkeeping: mirrors the feature's own scheduling change, which derives.
+    "release.feature_added", "release.feature_removed",
+    # Decisions themselves: the changes they cause derive, carrying their decision_id.
+    "decision.proposed", "decision.accepted", "decision.rejected", "decision.superseded",
+    "decision.reversed",
+})
 
 
 def roadmap_change_from(change: Change) -> RoadmapChange | None:
     """The roadmap change ``change`` makes, or ``None`` when it does not alter the roadmap."""
-    derive = _DERIVERS.get(change.type)
+    derive = DERIVERS.get(change.type)
     if derive is None:
         return None
     kind, before, after, details = derive(change.data)

@@ -33,8 +33,9 @@ Item = dict[str, Any]
 #: Steps by the id of the entity they changed.
 StepsOf = dict[str, list[Item]]
 
-#: Change type -> kind of roadmap step. Other types (release scope bookkeeping, which
-#: repeats the feature's own scheduling change, and decisions themselves) are not steps.
+#: Change type -> kind of roadmap step. Every change type in
+#: :data:`contract.changes.CHANGE_TYPES` is here or in :data:`IGNORED`
+#: (``tests/projections/test_change_type_registries.py``).
 STEP_KINDS = {
     "feature.proposed": "feature_proposed",
     "feature.status_changed": "feature_status_changed",
@@ -54,6 +55,16 @@ STEP_KINDS = {
     "product.strategy_revised": "product_revised",
     "product.retired": "product_retired",
 }
+#: Change types that are not roadmap steps.
+IGNORED: frozenset[str] = frozenset({
+    # A product's creation: its roadmap starts there; it is not a change to it.
+    "product.created",
+    # Release scope bookkeeping: repeats the feature's own scheduling change.
+    "release.feature_added", "release.feature_removed",
+    # Decisions themselves: the steps they cause carry their decision_id (and title).
+    "decision.proposed", "decision.accepted", "decision.rejected", "decision.superseded",
+    "decision.reversed",
+})
 REQUIREMENT_KINDS = ("requirement_added", "requirement_revised", "requirement_removed")
 
 

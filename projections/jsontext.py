@@ -1,5 +1,5 @@
 """JSON text of the plain values a change holds, as the views store it: compact, and made
-by orjson (a tenth of the time of :func:`json.dumps`, which the views spend per change).
+by orjson (faster than :func:`json.dumps`, and the views write JSON for every change).
 
 Read back with :func:`json.loads` (or :func:`loads`), it gives the same values. Values
 orjson refuses (integers beyond 64 bits, keys that are not text) are written by

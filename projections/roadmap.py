@@ -122,7 +122,9 @@ def requirement_removed(state: State, change: Change) -> State:
     return {**state, "requirements": requirements}
 
 
-#: Change type -> (table, transition). Types not listed do not affect the roadmap.
+#: Change type -> (table, transition). Every change type in
+#: :data:`contract.changes.CHANGE_TYPES` is here or in :data:`IGNORED`
+#: (``tests/projections/test_change_type_registries.py``).
 TRANSITIONS: dict[str, tuple[EntityTable, Transition]] = {
     "product.created": (PRODUCTS, product_created),
     "product.vision_revised": (PRODUCTS, _copied("vision")),
@@ -150,6 +152,10 @@ TRANSITIONS: dict[str, tuple[EntityTable, Transition]] = {
     "decision.superseded": (DECISIONS, _set(status="superseded")),
     "decision.reversed": (DECISIONS, _set(status="reversed")),
 }
+#: Change types :func:`apply` deliberately skips: none. The rows carry each entity's version
+#: (shown in the roadmap, read by ``version_as_of``), so even a change that alters no column
+#: (``release.feature_added`` / ``_removed``) has a transition that records its version.
+IGNORED: frozenset[str] = frozenset()
 CREATIONS = frozenset({"product.created", "release.planned", "feature.proposed",
                        "decision.proposed"})
 

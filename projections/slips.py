@@ -1,9 +1,10 @@
-"""Through time: which dates slipped and why, which features kept moving, what shipped.
+"""Slips: which dates slipped and why, and which features kept moving?
 
 Read-only questions answered from the audit (every change as published) and the
 roadmap's per-entity rows; no table of its own, so nothing to rebuild. Each function
 takes a connection to the views file (one read transaction gives a consistent answer)
-and ids as text, like the readers in :mod:`projections.audit`.
+and ids as text, like the readers in :mod:`projections.audit`. What shipped is in
+:mod:`projections.release_notes`.
 """
 
 import sqlite3
@@ -11,18 +12,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from domain.errors import RuleViolation
 from projections import audit
 from projections.intervals import states
-from projections.roadmap import FEATURES, PRODUCTS, RELEASES, SHIPPED
-from projections.summaries import Names, escape_markdown
+from projections.roadmap import FEATURES, RELEASES
+from projections.summaries import Names
 
 TARGET_DATE_CHANGED = "release.target_date_changed"
 SCHEDULING = ("feature.scheduled", "feature.unscheduled")
-
-
-class ReleaseNotShipped(RuleViolation):
-    """Release notes were asked for a release that has not shipped (yet)."""
 
 
 # The slip ledger
@@ -136,33 +132,3 @@ def _move(row: dict[str, Any], names: Names) -> dict[str, Any]:
         "to_release_id": new, "to": names.release_name(new, at) if new else None,
         "rationale": row["rationale"], "decision_id": row["decision_id"],
     }
-
-
-# Release notes
-
-
-def release_notes(conn: sqlite3.Connection, release_id: str) -> str | None:
-    """Customer-facing Markdown notes of a shipped release, from the benefit statements of
-    the features that shipped in it; None when the release is unknown."""
-    releases = states(conn, RELEASES, "entity_id = ?", (release_id,), None)
-    if not releases:
-        return None
-    release = releases[0]
-    if release["state"] != SHIPPED:
-        raise ReleaseNotShipped(
-            f"Release '{release['name']}' is {release['state']}: release notes are assembled "
-            "from what shipped, once the release has shipped."
-        )
-    products = states(conn, PRODUCTS, "entity_id = ?", (release["product_id"],), None)
-    shipped = states(conn, FEATURES, "release_id = ? AND status = ?", (release_id, SHIPPED),
-                     None)
-    shipped.sort(key=lambda f: (-f["priority"], f["title"]))
-    product = escape_markdown(products[0]["name"] if products else "")
-    lines = [f"# {product} {escape_markdown(release['name'])}".strip(),
-             "", f"_Released {release['shipped_on']}._"]
-    if release["theme"]:
-        lines += ["", escape_markdown(release["theme"])]
-    lines += ["", "## What's new", ""]
-    lines += [f"- **{escape_markdown(f['title'])}**: {escape_markdown(f['benefit'])}"
-              for f in shipped] or ["- Fixes and improvements."]
-    return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from contract.changes import Change
-from projections import audit, roadmap, slips
+from projections import audit, decisions, release_notes, roadmap, slips
 from projections.feeding import tracking
 from projections.intervals import Batch, EntityTable, FirstPass, instant, states
 
@@ -38,9 +38,9 @@ SORT_THREADS = 2
 
 #: Page size of a rebuilt file (SQLite's default is 4 KiB, kept by views the service
 #: creates): larger pages make the bulk inserts and the index sorts of a first pass cheaper
-#: (measured at a million events: writes 5.2 -> 4.6 and indexes 3.6 -> 2.9 us per event).
-#: The cost comes later: a catch-up commit writes whole pages to the WAL (measured for a
-#: one-change commit: about 0.6 -> 0.75 ms, well inside the view lag target).
+#: (fewer pages to fill and to split). The cost comes later: a catch-up commit writes
+#: whole pages to the WAL, so a small commit writes more; it stays well inside the view lag
+#: target (see "Figures behind design choices" in benchmarks/README.md).
 FIRST_PASS_PAGE_BYTES = 16384
 
 #: Reads map the file rather than copy each page through ``read()``: an as-of read probes
@@ -185,7 +185,8 @@ class Views:
         with self.reading() as conn:
             return audit.count(conn)
 
-    # Through time (thin wrappers over :mod:`projections.slips`, one snapshot each)
+    # Through time (thin wrappers over :mod:`projections.decisions`, :mod:`projections.slips`
+    # and :mod:`projections.release_notes`, one snapshot each)
 
     def version_as_of(self, entity_type: str, entity_id: UUID, as_of: datetime) -> int | None:
         """The version ``entity_id`` (a product, feature, release or decision) had at
@@ -202,7 +203,7 @@ class Views:
         with self.reading() as conn:
             if not _exists(conn, roadmap.PRODUCTS, product_id, as_of):
                 return None
-            return _decisions(conn, str(product_id), as_of)
+            return decisions.read_decisions(conn, str(product_id), as_of)
 
     def slip_ledger(self, release_id: UUID,
                     as_of: datetime | None = None) -> dict[str, Any] | None:
@@ -225,9 +226,9 @@ class Views:
 
     def release_notes(self, release_id: UUID) -> str | None:
         """Markdown notes of a shipped release; None when unknown. Raises
-        :class:`projections.slips.ReleaseNotShipped` for a release not shipped."""
+        :class:`projections.release_notes.ReleaseNotShipped` for a release not shipped."""
         with self.reading() as conn:
-            return slips.release_notes(conn, str(release_id))
+            return release_notes.release_notes(conn, str(release_id))
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -314,8 +315,9 @@ def load_first_pass(path: Path, pages: Iterable[Sequence[Change]],
 
 def finish_first_pass(path: Path, position: int) -> None:
     """Record that the file at ``path`` reflects the log up to ``position``, and make its
-    indexes, each in one sort (SQLite sorts with helper threads: measured a third faster
-    at a million events). Run once every :func:`load_first_pass` has returned."""
+    indexes, each in one sort, with :data:`SORT_THREADS` helper threads sorting in parallel
+    (see "Figures behind design choices" in benchmarks/README.md). Run once every
+    :func:`load_first_pass` has returned."""
     conn = _first_pass_connection(path)
     try:
         with _transaction(conn):
@@ -381,20 +383,6 @@ ENTITY_TABLES: dict[str, EntityTable] = {
 def _exists(conn: sqlite3.Connection, table: EntityTable, entity_id: UUID,
             as_of: datetime | None) -> bool:
     return bool(states(conn, table, "entity_id = ?", (str(entity_id),), as_of))
-
-
-def _decisions(conn: sqlite3.Connection, product_id: str,
-               as_of: datetime | None) -> list[dict[str, Any]]:
-    # Each decision's first row (its proposal) leads its run in ``decisions_history``.
-    proposed = dict(conn.execute(
-        "SELECT c.entity_id, (SELECT min(h.valid_from) FROM decisions AS h "
-        "WHERE h.entity_id = c.entity_id) FROM decisions AS c "
-        "WHERE c.product_id = ? AND c.valid_to IS NULL", (product_id,)).fetchall())
-    rows = states(conn, roadmap.DECISIONS, "product_id = ?", (product_id,), as_of)
-    found = [{"id": r["entity_id"], "title": r["title"], "status": r["status"],
-              "chosen_option": r["chosen_option"], "proposed_at": proposed[r["entity_id"]],
-              "version": r["entity_version"]} for r in rows]
-    return sorted(found, key=lambda d: (d["proposed_at"], d["id"]))
 
 
 def _text(value: UUID | None) -> str | None:

@@ -149,8 +149,9 @@ class _WriteTurn:
 def _without_cycle_collection() -> Iterator[None]:
     """Pause Python's cycle collector. Loading makes no reference cycles, but it keeps
     every entity's current row, replaced change after change, and the collector would walk
-    them again and again (measured: a tenth of the time at a million events). Anything
-    else the process makes meanwhile is collected once it is back on."""
+    them again and again, for longer the longer the log (see "Figures behind design
+    choices" in benchmarks/README.md). Anything else the process makes meanwhile is
+    collected once it is back on."""
     paused = gc.isenabled()
     gc.disable()
     try:
