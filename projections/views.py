@@ -120,6 +120,14 @@ class Views:
         with self._advanced:
             return self._position
 
+    def refresh(self) -> int:
+        """Take up the position recorded in the file by another process's catch-up (a
+        follower of ``pdl serve --workers`` calls this); returns it."""
+        with self._write_lock:
+            position = tracking.tracked(self._writer)
+        self._advance_to(position)
+        return position
+
     def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until the store position ``position`` is applied; False after ``timeout`` s."""
         with self._advanced:

@@ -31,8 +31,11 @@ Writes return `{id, version, position}`: send `If-Match: "<version>"` to refuse 
 writes, `Idempotency-Key` to retry safely, and read views with `?after=<position>`."""
 
 
-def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """The API over ``runtime``; the views' catch-up runs while the app is being served."""
+def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES, *,
+               close_on_shutdown: bool = False) -> FastAPI:
+    """The API over ``runtime``; the views' catch-up runs while the app is being served.
+    ``close_on_shutdown``: the app owns the runtime (a worker process of ``pdl serve``)
+    and closes every store when the server shuts down."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +43,10 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES) -> FastAP
         try:
             yield
         finally:
-            runtime.stop()
+            if close_on_shutdown:
+                runtime.close()
+            else:
+                runtime.stop()
 
     app = FastAPI(title="Product Decision Log", version="1", description=DESCRIPTION,
                   lifespan=lifespan)

@@ -6,6 +6,7 @@ new ones (``relay``, ``project``) plug in without touching the others.
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -29,25 +30,67 @@ DATA_DIR.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the HTTP API, keeping the views caught up; first start prints an admin token."""
+    """Run the HTTP API, keeping the views caught up; first start prints an admin token.
+
+    With ``--workers N`` (N > 1), N server processes share the data folder: each takes
+    commands and serves reads; one of them (the lease holder) keeps the views caught up.
+    """
     import uvicorn
 
     from services.http.app import create_app
     from services.runtime.service import build_runtime
 
-    runtime = build_runtime(settings)
+    workers = args.workers or os.cpu_count() or 1
+    # uvicorn shuts down gracefully on SIGTERM / Ctrl-C, then raises the signal again with
+    # the handlers it found restored: with these, that ends here, so the close path below
+    # still runs (stores closed, WAL files checkpointed away) and we exit 0.
+    stop_on_signals(lambda: None)
+    runtime = build_runtime(settings)  # creates every table before any worker starts
     try:
         if runtime.tokens.count() == 0:
             token, _ = runtime.tokens.create("admin", Role.admin)
             print(f"Created admin token (shown only once; store it now): {token}", flush=True)
-        # uvicorn shuts down gracefully on SIGTERM / Ctrl-C, then raises the signal again
-        # with the handlers it found restored: with these, that ends here, so the close
-        # path below still runs (stores closed, WAL files checkpointed away) and we exit 0.
-        stop_on_signals(lambda: None)
-        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info")
+            return 0
     finally:
         runtime.close()
+    # The worker processes build their own runtimes (worker_app); the data folder reaches
+    # them through the environment, like every other setting.
+    os.environ["PDL_DATA_DIR"] = str(settings.data_dir)
+    uvicorn.run("services.runtime.cli:worker_app", factory=True, workers=workers,
+                host=args.host, port=args.port, log_level="info")
     return 0
+
+
+def worker_app() -> Any:
+    """The app of one worker process of ``pdl serve --workers N``: its own runtime on the
+    shared data folder, closed when the worker shuts down."""
+    from services.http.app import create_app
+    from services.runtime.service import build_runtime
+
+    die_with_parent()
+    return create_app(build_runtime(Settings(), shared=True), close_on_shutdown=True)
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this worker when the ``pdl serve`` process that started it dies,
+    however it dies (``kill -9`` included): no orphan keeps serving on its own (Linux)."""
+    import ctypes
+    import ctypes.util
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return  # not Linux: the supervisor's own shutdown still stops the workers
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+#: prctl(2) option: the signal this process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 def token_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -178,6 +221,8 @@ def add_serve(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("serve", help="run the HTTP API", parents=[DATA_DIR])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=_positive, default=None,
+                        help="server processes sharing the data folder (default: one per core)")
     parser.set_defaults(handler=serve)
 
 

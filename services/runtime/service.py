@@ -1,6 +1,10 @@
 """Everything a running service holds, built from one :class:`Settings` and closed together."""
 
-from dataclasses import dataclass
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
 
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
@@ -13,14 +17,23 @@ from services.runtime.bootstrap import (
     build_relay,
     written_files,
 )
+from services.runtime.leadership import FileLease
 from services.runtime.settings import Settings
 from services.store.checkpoints import Checkpointer
 from services.streaming.relay import Relay
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Runtime:
-    """The application, its views and their catch-up, and the service's own stores."""
+    """The application, its views and their catch-up, and the service's own stores.
+
+    With a ``lease`` (several processes on one data folder), only the process holding it
+    runs the work done once per store — the views' catch-up, the relay, WAL checkpoints;
+    the others follow the position the leader's catch-up records in the views file, and
+    take the lease over if its holder dies.
+    """
 
     settings: Settings
     app: DecisionLog
@@ -32,15 +45,30 @@ class Runtime:
     relay: Relay | None = None
     #: Keeps the WAL of every SQLite file the service writes bounded.
     checkpointer: Checkpointer | None = None
+    #: Held by the one process of a data folder that catches up, relays and checkpoints.
+    lease: FileLease | None = None
+    #: How often a follower looks for the leader's progress (and the leader for writes of
+    #: other processes).
+    follow_interval_s: float = 0.005
+    _follower: threading.Thread | None = field(default=None, init=False, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False,
+                                       repr=False)
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the catch-up, the relay and the checkpoints."""
+        return self.lease is None or self.lease.held
 
     def start(self) -> None:
         """Start keeping the views caught up with the event log (and Kafka, if configured),
-        and the WAL files bounded."""
-        self.catchup.start()
-        if self.relay is not None:
-            self.relay.start()
-        if self.checkpointer is not None:
-            self.checkpointer.start()
+        and the WAL files bounded — or, if another process does that, following it."""
+        self._stopping.clear()
+        if self.lease is None or self.lease.try_acquire():
+            self._lead()
+        else:
+            self._follower = threading.Thread(target=self._follow, name="views-follower",
+                                              daemon=True)
+            self._follower.start()
 
     def notify(self) -> None:
         """Something was written: wake the views' catch-up (and the relay) at once."""
@@ -50,6 +78,10 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop the background workers started by :meth:`start`; the stores stay open."""
+        self._stopping.set()
+        if self._follower is not None:
+            self._follower.join()
+            self._follower = None
         self.catchup.stop()
         if self.relay is not None:
             self.relay.stop()
@@ -57,20 +89,52 @@ class Runtime:
             self.checkpointer.stop()
 
     def close(self) -> None:
-        """Stop the catch-up and close every store."""
-        self.catchup.stop()
+        """Stop the background workers and close every store."""
+        self.stop()
         if self.relay is not None:
             self.relay.close()
-        if self.checkpointer is not None:
-            self.checkpointer.stop()
         self.views.close()
         self.idempotency.close()
         self.tokens.close()
         self.app.close()
+        if self.lease is not None:
+            self.lease.release()
+
+    def _lead(self) -> None:
+        log.info("Leading %s: catching up the views%s.", self.settings.data_dir,
+                 ", relaying to Kafka" if self.relay is not None else "")
+        self.catchup.start()
+        if self.relay is not None:
+            self.relay.start()
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+
+    def _follow(self) -> None:
+        """Take up the views position the leader records; take the lease if it is free."""
+        assert self.lease is not None
+        next_try = time.monotonic() + LEASE_RETRY_S
+        while not self._stopping.wait(self.follow_interval_s):
+            try:
+                self.views.refresh()
+            except sqlite3.Error as error:  # e.g. the file is being swapped: try again
+                log.warning("Following the views failed: %s", error)
+            if time.monotonic() >= next_try:
+                next_try = time.monotonic() + LEASE_RETRY_S
+                if self.lease.try_acquire():
+                    self._lead()
+                    return
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Open the event log, the views and the service database named by ``settings``."""
+#: How often a follower tries to take the lease over.
+LEASE_RETRY_S = 1.0
+
+
+def build_runtime(settings: Settings, *, shared: bool = False) -> Runtime:
+    """Open the event log, the views and the service database named by ``settings``.
+
+    ``shared``: other server processes use the same data folder (``pdl serve --workers``):
+    take part in the leader lease, and look for their writes every few milliseconds.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_application(settings)
     views = Views(settings.views_path)
@@ -78,7 +142,8 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         app=app,
         views=views,
-        catchup=StoreCatchUp(app, views),
+        catchup=(StoreCatchUp(app, views, poll_interval=Runtime.follow_interval_s) if shared
+                 else StoreCatchUp(app, views)),
         tokens=TokenStore(settings.service_db_path),
         # Synced unless commands record their outcomes with their events (command batches).
         idempotency=IdempotencyStore(settings.service_db_path,
@@ -86,4 +151,5 @@ def build_runtime(settings: Settings) -> Runtime:
                                      synced=app.commands.batches is None),
         relay=build_relay(app, settings),
         checkpointer=build_checkpointer(settings, *written_files(settings)),
+        lease=FileLease(settings.data_dir / "leader.lock") if shared else None,
     )

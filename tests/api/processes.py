@@ -44,16 +44,19 @@ class Server:
 
 
 @contextmanager
-def serving(data_dir: Path, logs: Path, **env: str) -> Iterator[Server]:
-    """``pdl serve`` on ``data_dir`` (with ``env`` added) until the block ends (then a
-    graceful SIGTERM, unless the test killed it)."""
+def serving(data_dir: Path, logs: Path, *, workers: int | None = None,
+            **env: str) -> Iterator[Server]:
+    """``pdl serve`` on ``data_dir`` (with ``env`` added; ``workers``: its default, one
+    per core, unless given) until the block ends (then a graceful SIGTERM, unless the test
+    killed it)."""
     port = free_port()
     logs.mkdir(parents=True, exist_ok=True)
     out, err = logs / f"stdout-{port}.txt", logs / f"stderr-{port}.txt"
+    options = ["--workers", str(workers)] if workers else []
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.runtime.cli", "--data-dir", str(data_dir), "serve",
-             "--port", str(port)], cwd=ROOT, env=environment(**env), stdout=stdout,
+             "--port", str(port), *options], cwd=ROOT, env=environment(**env), stdout=stdout,
             stderr=stderr)
     try:
         server = Server(f"http://127.0.0.1:{port}", out, process)
