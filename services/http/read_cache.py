@@ -19,10 +19,12 @@ Why this is the same answer the routes would give:
 - the body is read no earlier than the position it is kept at, and only served at that
   position: never older than what a fresh read at that position would show.
 
-The position is the one this process's catch-up has applied. Another process that writes
-the same views file (``pdl project --follow``) is noticed when this process's catch-up
-next moves the position: at once after a local write, otherwise within its poll interval
-(0.2 s), the same bound within which those writes reach ``?after=`` here.
+The position is the one this process's catch-up has applied, or, in a process that follows
+another's catch-up (``pdl serve --workers``), the one it last read from the views file (every
+few milliseconds). Another process that writes the same views file (``pdl project --follow``)
+is noticed when this process's catch-up next moves the position: at once after a local
+write, otherwise within its poll interval, the same bound within which those writes reach
+``?after=`` here.
 """
 
 import threading
