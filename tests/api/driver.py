@@ -1,18 +1,12 @@
-"""A small driver for the HTTP API, so tests read like the scenario they tell."""
+"""A small driver for the HTTP API, so tests read like the scenario they tell (the bodies
+it sends come from :mod:`tests.support.builders`)."""
 
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-PRODUCT = {"name": "Atlas", "vision": "Every team plans in the open.",
-           "value_proposition": "One place for the why, what and when.",
-           "target_customers": "Product teams", "owner": "Dana (Head of Product)"}
-
-
-def feature_body(title: str, priority: float = 0) -> dict[str, Any]:
-    return {"title": title, "problem": f"Why {title}", "business_value": "Retention",
-            "benefit": f"You can {title.lower()}", "priority": priority}
+from tests.support.builders import PRODUCT_BODY, feature_body
 
 
 @dataclass
@@ -45,10 +39,15 @@ class Api:
     # The vocabulary of the scenarios
 
     def create_product(self, **fields: Any) -> dict[str, Any]:
-        return self.write("/products", {**PRODUCT, **fields})
+        return self.write("/products", {**PRODUCT_BODY, **fields})
 
     def propose(self, product_id: str, title: str, priority: float = 0) -> dict[str, Any]:
         return self.write(f"/products/{product_id}/features", feature_body(title, priority))
+
+    def new_feature(self, title: str = "Share roadmaps", priority: float = 1) -> tuple[str, str]:
+        """A feature proposed for a new product: the product's id and the feature's."""
+        product = self.create_product()["id"]
+        return product, self.propose(product, title, priority)["id"]
 
     def plan(self, product_id: str, name: str, target_date: str) -> dict[str, Any]:
         return self.write(f"/products/{product_id}/releases",

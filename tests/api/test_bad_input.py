@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from services.identity.tokens import Role
 from services.runtime.service import Runtime
 from tests.api.conftest import token_for
-from tests.api.driver import PRODUCT, Api, feature_body
+from tests.api.driver import Api
+from tests.support.builders import PRODUCT_BODY, feature_body
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 LONG = "x" * 4001
@@ -91,15 +92,15 @@ def why(**fields: Any) -> dict[str, Any]:
 
 
 PRODUCT_CASES = {
-    "null name": Case("POST", "/products", {**PRODUCT, "name": None}, 422,
+    "null name": Case("POST", "/products", {**PRODUCT_BODY, "name": None}, 422,
                          "'name': Input should be a valid string"),
-    "name absent": Case("POST", "/products", {k: v for k, v in PRODUCT.items() if k != "name"},
+    "name absent": Case("POST", "/products", {k: v for k, v in PRODUCT_BODY.items() if k != "name"},
                         422, "'name' is required"),
-    "oversize name": Case("POST", "/products", {**PRODUCT, "name": "n" * 201}, 422,
+    "oversize name": Case("POST", "/products", {**PRODUCT_BODY, "name": "n" * 201}, 422,
                           "at most 200 characters"),
-    "blank name": Case("POST", "/products", {**PRODUCT, "name": "   "}, 422,
+    "blank name": Case("POST", "/products", {**PRODUCT_BODY, "name": "   "}, 422,
                        "product name must not be empty"),
-    "unknown field": Case("POST", "/products", {**PRODUCT, "budget": 10}, 422,
+    "unknown field": Case("POST", "/products", {**PRODUCT_BODY, "budget": 10}, 422,
                           "'budget' is not a field"),
     "invalid JSON": Case("POST", "/products", raw=b'{"name": "A",', status=400,
                          says="not valid JSON"),
@@ -110,12 +111,12 @@ PRODUCT_CASES = {
     "not an object": Case("POST", "/products", raw=b'["a"]', status=422,
                           says="needs a JSON object body"),
     "no body": Case("POST", "/products", None, 422, "needs a JSON object body"),
-    "wrong type": Case("POST", "/products", {**PRODUCT, "vision": ["a"]}, 422,
+    "wrong type": Case("POST", "/products", {**PRODUCT_BODY, "vision": ["a"]}, 422,
                        "'vision': Input should be a valid string"),
-    "missing token": Case("POST", "/products", PRODUCT, 401, "Authorization: Bearer",
+    "missing token": Case("POST", "/products", PRODUCT_BODY, 401, "Authorization: Bearer",
                           as_="none"),
     "invalid token": Case("GET", "/products/{product}", None, 401, "not valid", as_="bogus"),
-    "viewer writing": Case("POST", "/products", PRODUCT, 403, "needs role editor",
+    "viewer writing": Case("POST", "/products", PRODUCT_BODY, 403, "needs role editor",
                            as_="viewer"),
     "malformed id": Case("GET", "/products/42", None, 404, "not a valid product_id"),
     "unknown product": Case("GET", "/products/{unknown}", None, 404, "No product with id"),
@@ -130,7 +131,7 @@ PRODUCT_CASES = {
     "too much evidence": Case("POST", "/products/{product}/retire",
                               why(evidence=["e"] * 21), 422, "at most 20 items"),
     "same vision": Case("POST", "/products/{product}/vision",
-                        why(vision=PRODUCT["vision"]), 409, "already exactly that"),
+                        why(vision=PRODUCT_BODY["vision"]), 409, "already exactly that"),
     "unknown product vision": Case("POST", "/products/{unknown}/vision", why(vision="v"),
                                    404, "No product with id"),
     "stale If-Match": Case("POST", "/products/{product}/vision", why(vision="v2"), 412,

@@ -8,13 +8,8 @@ from services.runtime.service import Runtime
 from tests.api.driver import Api
 
 
-def a_feature(api: Api) -> str:
-    product = api.create_product()["id"]
-    return str(api.propose(product, "Share roadmaps", 1)["id"])
-
-
 def test_two_writers_with_the_same_if_match_one_wins_the_other_gets_412(editor: Api) -> None:
-    feature = a_feature(editor)
+    _, feature = editor.new_feature()
 
     first = editor.post(f"/features/{feature}/priority", {"priority": 5, "rationale": "a"},
                         **{"If-Match": '"1"'})
@@ -31,7 +26,7 @@ def test_two_writers_with_the_same_if_match_one_wins_the_other_gets_412(editor: 
 def test_two_threads_racing_with_the_same_if_match_exactly_one_succeeds(
         editor: Api, runtime: Runtime) -> None:
     for _ in range(10):
-        feature = a_feature(editor)
+        _, feature = editor.new_feature()
         barrier = threading.Barrier(2)
 
         def write(priority: int, feature: str = feature,
@@ -62,7 +57,7 @@ def change_until_it_sticks(api: Api, feature: str, priority: float) -> int:
 
 
 def test_threads_racing_with_retries_lose_no_update(editor: Api, runtime: Runtime) -> None:
-    feature = a_feature(editor)
+    _, feature = editor.new_feature()
     threads, rounds = 4, 15
     before = runtime.app.event_count()
 

@@ -10,15 +10,16 @@ import pytest
 
 from services.identity.idempotency import Claim, IdempotencyStore, StoredResponse, WouldWait
 from services.runtime.service import Runtime
-from tests.api.driver import PRODUCT, Api
+from tests.api.driver import Api
+from tests.support.builders import PRODUCT_BODY
 
 
 def test_a_retry_with_the_same_key_returns_the_original_response_and_writes_once(
         editor: Api, runtime: Runtime) -> None:
     before = runtime.app.event_count()
 
-    first = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-1"})
-    retry = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-1"})
+    first = editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "k-1"})
+    retry = editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "k-1"})
 
     assert first.status_code == retry.status_code == 201
     assert retry.json() == first.json()
@@ -29,10 +30,11 @@ def test_a_retry_with_the_same_key_returns_the_original_response_and_writes_once
 
 
 def test_the_same_key_with_a_different_body_is_refused(editor: Api, runtime: Runtime) -> None:
-    editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-2"})
+    editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "k-2"})
     before = runtime.app.event_count()
 
-    other = editor.post("/products", {**PRODUCT, "name": "Other"}, **{"Idempotency-Key": "k-2"})
+    other = editor.post("/products", {**PRODUCT_BODY, "name": "Other"},
+                        **{"Idempotency-Key": "k-2"})
 
     assert other.status_code == 422
     assert other.headers["content-type"] == "application/problem+json"
@@ -55,16 +57,16 @@ def test_a_command_retried_with_its_key_is_not_applied_twice(
 
 
 def test_a_refused_request_does_not_use_up_its_key(editor: Api, runtime: Runtime) -> None:
-    refused = editor.post("/products", {**PRODUCT, "name": ""}, **{"Idempotency-Key": "k-4"})
-    fixed = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-4"})
+    refused = editor.post("/products", {**PRODUCT_BODY, "name": ""}, **{"Idempotency-Key": "k-4"})
+    fixed = editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "k-4"})
 
     assert refused.status_code == 422
     assert fixed.status_code == 201
 
 
 def test_keys_belong_to_their_token(editor: Api, admin: Api, runtime: Runtime) -> None:
-    mine = editor.post("/products", PRODUCT, **{"Idempotency-Key": "shared"})
-    theirs = admin.post("/products", PRODUCT, **{"Idempotency-Key": "shared"})
+    mine = editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "shared"})
+    theirs = admin.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "shared"})
 
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
@@ -77,7 +79,7 @@ def test_concurrent_requests_with_the_same_key_write_once(
         key = f"race-{attempt}"
 
         def send(_: int, key: str = key) -> int:
-            return editor.post("/products", PRODUCT, **{"Idempotency-Key": key}).status_code
+            return editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": key}).status_code
 
         with ThreadPoolExecutor(4) as pool:
             statuses = list(pool.map(send, range(4)))
@@ -88,7 +90,7 @@ def test_concurrent_requests_with_the_same_key_write_once(
 
 
 def test_a_malformed_key_is_refused(editor: Api, runtime: Runtime) -> None:
-    response = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k" * 201})
+    response = editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "k" * 201})
 
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["detail"]
@@ -130,7 +132,7 @@ def crash_before_the_response_was_stored(runtime: Runtime, owner: str, key: str)
 def test_a_retry_after_a_crash_between_commit_and_response_gets_the_original_answer(
         editor: Api, runtime: Runtime, request_kind: str) -> None:
     if request_kind == "create":
-        path, body = "/products", PRODUCT
+        path, body = "/products", PRODUCT_BODY
     else:
         feature = editor.propose(editor.create_product()["id"], "Share roadmaps")["id"]
         path, body = f"/features/{feature}/requirements", {"text": "CSV", "rationale": "Asked"}
@@ -149,11 +151,11 @@ def test_a_retry_after_a_crash_between_commit_and_response_gets_the_original_ans
 
 def test_after_a_crash_the_key_still_refuses_a_different_request(
         editor: Api, runtime: Runtime) -> None:
-    editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-crash-2"})
+    editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "k-crash-2"})
     crash_before_the_response_was_stored(runtime, "alice", "k-crash-2")
     before = runtime.app.event_count()
 
-    other = editor.post("/products", {**PRODUCT, "name": "Other"},
+    other = editor.post("/products", {**PRODUCT_BODY, "name": "Other"},
                         **{"Idempotency-Key": "k-crash-2"})
 
     assert other.status_code == 422
@@ -183,14 +185,15 @@ def test_a_keyed_post_waits_for_another_process_off_the_event_loop(
     with closing(sqlite3.connect(runtime.settings.service_db_path, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # e.g. `pdl token create` writing the service DB
         with ThreadPoolExecutor(1) as pool:
-            keyed = pool.submit(editor.post, "/products", PRODUCT, **{"Idempotency-Key": "k-w"})
+            keyed = pool.submit(editor.post, "/products", PRODUCT_BODY,
+                                **{"Idempotency-Key": "k-w"})
             time.sleep(0.3)  # the keyed POST is now waiting for the service DB
 
             # Had it blocked the event loop, this read would wait for it, and it for us.
             assert viewer.get("/products").status_code == 200
             other.execute("COMMIT")
             first = keyed.result()
-    retry = editor.post("/products", PRODUCT, **{"Idempotency-Key": "k-w"})
+    retry = editor.post("/products", PRODUCT_BODY, **{"Idempotency-Key": "k-w"})
 
     assert first.status_code == retry.status_code == 201
     assert retry.headers["Idempotent-Replayed"] == "true"

@@ -1,9 +1,16 @@
 """Identity: bearer tokens with roles; the actor recorded is the token's name."""
 
+import hashlib
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from services.runtime.service import Runtime
-from tests.api.driver import PRODUCT, Api
+from tests.api.driver import Api
+from tests.support.builders import PRODUCT_BODY
 
 
 def test_an_admin_creates_a_token_that_works_at_once(admin: Api, client: TestClient) -> None:
@@ -13,7 +20,7 @@ def test_an_admin_creates_a_token_that_works_at_once(admin: Api, client: TestCli
     assert created.headers["Location"] == "/tokens/bob"
     bob = Api(client, created.json()["token"])
     assert bob.get("/products").status_code == 200
-    assert bob.post("/products", PRODUCT).status_code == 403
+    assert bob.post("/products", PRODUCT_BODY).status_code == 403
 
 
 def test_tokens_are_listed_without_their_secret(admin: Api, editor: Api) -> None:
@@ -32,16 +39,34 @@ def test_a_revoked_token_is_refused(admin: Api, editor: Api) -> None:
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+def every_cell(path: Path) -> dict[str, list[Any]]:
+    """Every value in every table of the SQLite file at ``path``, read through SQLite (so the
+    rows still in its write-ahead log are read too)."""
+    with closing(sqlite3.connect(path)) as conn:
+        tables = [name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {table: [cell for row in conn.execute(f"SELECT * FROM {table}") for cell in row]
+                for table in tables}
+
+
 def test_tokens_are_stored_only_as_digests(admin: Api, runtime: Runtime) -> None:
     token = admin.post("/tokens", {"name": "bob", "role": "viewer"}).json()["token"]
+    path = runtime.settings.service_db_path
 
-    stored = runtime.settings.service_db_path.read_bytes()
+    cells = every_cell(path)
+    with closing(sqlite3.connect(path)) as conn:
+        (stored,) = conn.execute("SELECT token_sha256 FROM tokens WHERE name = 'bob'").fetchone()
+        conn.execute("PRAGMA wal_checkpoint(FULL)")  # the WAL's pages into the file, too
+    files = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
 
-    assert token.encode() not in stored
+    assert stored == hashlib.sha256(token.encode()).hexdigest()
+    assert not [(table, cell) for table, values in cells.items() for cell in values
+                if isinstance(cell, str | bytes) and token in str(cell)]
+    assert token.encode() not in files
 
 
 def test_the_actor_is_the_token_name_never_the_body(editor: Api) -> None:
-    refused = editor.post("/products", {**PRODUCT, "actor": "mallory"})
+    refused = editor.post("/products", {**PRODUCT_BODY, "actor": "mallory"})
     created = editor.create_product()
 
     history = editor.read(f"/products/{created['id']}/history", after=created["position"])

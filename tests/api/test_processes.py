@@ -10,7 +10,8 @@ import pytest
 
 from tests.api.driver import Api
 from tests.api.processes import TOKEN_LINE, pdl, serving
-from tests.api.test_roadmap_scenario import Clock, expected_roadmap, play_scenario
+from tests.api.test_roadmap_scenario import JAN_4, expected_roadmap, play_scenario
+from tests.support.clock import SimulatedClock
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def test_a_restarted_server_and_rebuilt_views_show_the_same_roadmap_and_history(
         token = admin_token(server.printed())
         editor = Api(http, Api(http, token).write("/tokens", {"name": "alice",
                                                               "role": "editor"})["token"])
-        ids = play_scenario(editor, Clock())
+        ids = play_scenario(editor, SimulatedClock(JAN_4))
         before = views_of(editor, ids)
     assert before["roadmap"]["releases"][0]["target_date"] == "2027-04-15"
 
@@ -75,7 +76,7 @@ def test_the_scenario_roadmap_is_exact_over_a_real_server(tmp_path: Path) -> Non
     with serving(tmp_path / "data", tmp_path / "logs") as server, \
             httpx.Client(base_url=server.url) as http:
         api = Api(http, admin_token(server.printed()))
-        ids = play_scenario(api, Clock())  # the server keeps its own (wall) clock
+        ids = play_scenario(api, SimulatedClock(JAN_4))  # the server keeps its own (wall) clock
         roadmap = api.read(f"/products/{ids['product']}/roadmap", after=ids["position"])
 
     assert roadmap == expected_roadmap(ids)

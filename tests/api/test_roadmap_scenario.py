@@ -2,7 +2,6 @@
 and ask the feature's history why it moved."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,19 +22,13 @@ SLIP_WHY = "The vendor's SSO API is delayed by six weeks"
 REJECT_WHY = "Not aligned with the vision: we serve planning, not theming"
 
 
-@dataclass
-class Clock(SimulatedClock):
-    """Simulated time: events are stamped with whatever ``now`` is set to."""
-
-    now: datetime = JAN_4
-
-
 @pytest.fixture
-def clock() -> Iterator[Clock]:
-    yield from stamping_with(Clock())
+def clock() -> Iterator[SimulatedClock]:
+    """Simulated time: events are stamped with whatever ``now`` is set to."""
+    yield from stamping_with(SimulatedClock(JAN_4))
 
 
-def play_scenario(api: Api, clock: Clock) -> dict[str, Any]:
+def play_scenario(api: Api, clock: SimulatedClock) -> dict[str, Any]:
     """The scenario; returns the ids and the position of its last write."""
     clock.now = JAN_4
     product = api.create_product()["id"]
@@ -90,7 +83,7 @@ def expected_roadmap(ids: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_roadmap_shows_the_moved_feature_the_slipped_date_and_the_rejection(
-        editor: Api, clock: Clock) -> None:
+        editor: Api, clock: SimulatedClock) -> None:
     ids = play_scenario(editor, clock)
 
     roadmap = editor.read(f"/products/{ids['product']}/roadmap", after=ids["position"])
@@ -99,7 +92,7 @@ def test_the_roadmap_shows_the_moved_feature_the_slipped_date_and_the_rejection(
 
 
 def test_the_feature_history_says_who_moved_it_when_from_where_to_where_and_why(
-        editor: Api, clock: Clock) -> None:
+        editor: Api, clock: SimulatedClock) -> None:
     ids = play_scenario(editor, clock)
 
     history = editor.read(f"/features/{ids['export']}/history", after=ids["position"])
@@ -115,7 +108,7 @@ def test_the_feature_history_says_who_moved_it_when_from_where_to_where_and_why(
     assert "moved" in move["summary"] and "1.0" in move["summary"] and "1.1" in move["summary"]
 
 
-def test_the_release_history_says_why_the_date_slipped(editor: Api, clock: Clock) -> None:
+def test_the_release_history_says_why_the_date_slipped(editor: Api, clock: SimulatedClock) -> None:
     ids = play_scenario(editor, clock)
 
     history = editor.read(f"/releases/{ids['r1']}/history", after=ids["position"])
@@ -127,7 +120,8 @@ def test_the_release_history_says_why_the_date_slipped(editor: Api, clock: Clock
     assert slip["rationale"] == SLIP_WHY
 
 
-def test_the_audit_filters_by_type_and_pages_with_a_cursor(editor: Api, clock: Clock) -> None:
+def test_the_audit_filters_by_type_and_pages_with_a_cursor(
+        editor: Api, clock: SimulatedClock) -> None:
     ids = play_scenario(editor, clock)
 
     moves = editor.read("/audit", type="feature.scheduled", after=ids["position"])
@@ -143,7 +137,7 @@ def test_the_audit_filters_by_type_and_pages_with_a_cursor(editor: Api, clock: C
     assert rest["next_cursor"] is None
 
 
-def test_the_audit_filters_by_actor_and_time_range(editor: Api, clock: Clock) -> None:
+def test_the_audit_filters_by_actor_and_time_range(editor: Api, clock: SimulatedClock) -> None:
     ids = play_scenario(editor, clock)
 
     window = editor.read("/audit", actor="alice", after=ids["position"],
@@ -164,7 +158,7 @@ def test_a_write_is_readable_at_once_with_after(editor: Api) -> None:
     assert [p["name"] for p in products["items"]] == ["Fresh"]
 
 
-def test_an_entity_read_carries_its_version_as_etag(editor: Api, clock: Clock) -> None:
+def test_an_entity_read_carries_its_version_as_etag(editor: Api, clock: SimulatedClock) -> None:
     ids = play_scenario(editor, clock)
 
     response = editor.get(f"/releases/{ids['r1']}")

@@ -6,11 +6,6 @@ from services.runtime.service import Runtime
 from tests.api.driver import Api
 
 
-def a_feature(api: Api) -> tuple[str, str]:
-    product = api.create_product()["id"]
-    return product, api.propose(product, "Share roadmaps", 1)["id"]
-
-
 def test_a_create_answers_201_with_location_etag_id_version_and_position(
         editor: Api, runtime: Runtime) -> None:
     response = editor.post(
@@ -42,7 +37,7 @@ def test_the_product_vision_and_strategy_are_revised_and_it_is_retired(editor: A
 
 
 def test_feature_details_priority_and_requirements_change_with_reasons(editor: Api) -> None:
-    _, feature = a_feature(editor)
+    _, feature = editor.new_feature()
 
     editor.write(f"/features/{feature}/details", {"benefit": "Share in one click",
                                                    "rationale": "Marketing wording"})
@@ -66,7 +61,7 @@ def test_feature_details_priority_and_requirements_change_with_reasons(editor: A
 
 
 def test_a_feature_is_unscheduled_back_to_the_backlog(editor: Api) -> None:
-    product, feature = a_feature(editor)
+    product, feature = editor.new_feature()
     release = editor.plan(product, "1.0", "2027-03-01")["id"]
     editor.schedule(feature, release, "Fits 1.0")
 
@@ -78,7 +73,7 @@ def test_a_feature_is_unscheduled_back_to_the_backlog(editor: Api) -> None:
 
 
 def test_shipping_a_release_ships_its_done_features(editor: Api) -> None:
-    product, feature = a_feature(editor)
+    product, feature = editor.new_feature()
     release = editor.plan(product, "1.0", "2027-03-01")["id"]
     for status in ("accepted", "in_progress", "done"):
         editor.set_status(feature, status, "progress")
@@ -92,7 +87,7 @@ def test_shipping_a_release_ships_its_done_features(editor: Api) -> None:
 
 
 def test_cancelling_a_release_returns_its_scope_to_the_backlog(editor: Api) -> None:
-    product, feature = a_feature(editor)
+    product, feature = editor.new_feature()
     release = editor.plan(product, "1.0", "2027-03-01")["id"]
     editor.schedule(feature, release, "Fits")
 
@@ -104,7 +99,7 @@ def test_cancelling_a_release_returns_its_scope_to_the_backlog(editor: Api) -> N
 
 
 def test_if_match_star_or_a_weak_tag_is_accepted(editor: Api) -> None:
-    _, feature = a_feature(editor)
+    _, feature = editor.new_feature()
 
     star = editor.post(f"/features/{feature}/priority", {"priority": 2, "rationale": "a"},
                        **{"If-Match": "*"})

@@ -23,6 +23,7 @@ from typing import Any
 
 from domain.clock import now
 from tests.api.driver import Api
+from tests.support.builders import decision_body, move_body, retarget_body
 from tests.support.clock import SimulatedClock
 
 JAN_4 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -53,33 +54,6 @@ HAND_SLIP_WHY = "QA found a data-loss bug in the sync engine"
 
 
 @dataclass
-class Calendar(SimulatedClock):
-    """Simulated time: events are stamped with ``now``, and as_of is judged against it."""
-
-    now: datetime = JAN_4
-
-
-def decision_body(title: str, rationale: str, evidence: list[str] | None = None,
-                  **extra: Any) -> dict[str, Any]:
-    """A proposal choosing ``title`` over keeping the plan."""
-    return {"title": title, "context": f"Planning review: {title.lower()}?",
-            "options": [{"name": "Keep the plan", "pros": ["No churn"],
-                         "cons": ["The risk stays"]},
-                        {"name": title, "description": "Change the roadmap.",
-                         "pros": ["Lower risk"], "cons": ["Someone waits longer"]}],
-            "chosen_option": title, "rationale": rationale, "evidence": evidence or [],
-            "deciders": ["dana@example.com"], "consulted": ["sales@example.com"], **extra}
-
-
-def move(feature_id: str, release_id: str) -> dict[str, str]:
-    return {"kind": "move_feature", "feature_id": feature_id, "release_id": release_id}
-
-
-def retarget(release_id: str, target_date: str) -> dict[str, str]:
-    return {"kind": "change_target_date", "release_id": release_id, "target_date": target_date}
-
-
-@dataclass
 class History:
     """The ids of the scenario's entities, and what the API answered at month ends."""
 
@@ -107,7 +81,7 @@ def snapshot(api: Api, history: History, position: int) -> None:
         "ranking": api.read(f"/products/{ids['product']}/ranking")}
 
 
-def six_months(api: Api, calendar: Calendar) -> History:
+def six_months(api: Api, calendar: SimulatedClock) -> History:
     history = History()
     ids = history.ids
 
@@ -136,7 +110,8 @@ def six_months(api: Api, calendar: Calendar) -> History:
 
     calendar.now = FEB_10
     ids["d1"] = decide(api, product, decision_body("Move CSV export to 1.1", D1_WHY, D1_EVIDENCE),
-                       [move(ids["export"], ids["r2"]), retarget(ids["r1"], "2027-03-15")])
+                       [move_body(ids["export"], ids["r2"]),
+                        retarget_body(ids["r1"], "2027-03-15")])
 
     calendar.now = FEB_20
     ids["d2"] = api.write(f"/products/{product}/decisions",
@@ -161,16 +136,16 @@ def six_months(api: Api, calendar: Calendar) -> History:
 
     calendar.now = APR_5
     ids["d3"] = decide(api, product, decision_body("Slip 1.1 to July", "SSO vendor is late"),
-                       [retarget(ids["r2"], "2027-07-01"), move(ids["sso"], ids["r3"])])
+                       [retarget_body(ids["r2"], "2027-07-01"), move_body(ids["sso"], ids["r3"])])
 
     calendar.now = APR_20
     ids["d4"] = decide(api, product, decision_body(
         "Slip 1.1 to mid-June only", "Export alone can ship by mid-June",
-        supersedes=ids["d3"]), [retarget(ids["r2"], "2027-06-15")])
+        supersedes=ids["d3"]), [retarget_body(ids["r2"], "2027-06-15")])
 
     calendar.now = MAY_3
     ids["d5"] = decide(api, product, decision_body("Move CSV export to 2.0", "API rework"),
-                       [move(ids["export"], ids["r3"])])
+                       [move_body(ids["export"], ids["r3"])])
 
     calendar.now = MAY_12
     ids["d5_reversal"] = api.write(f"/decisions/{ids['d5']}/reverse", {

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from services.runtime.service import Runtime
 from tests.api.driver import Api
 from tests.api.test_bad_input import UNKNOWN, Case, check, why
-from tests.api_through_time.scenario import decision_body, move
+from tests.support.builders import decision_body, move_body
 
 FUTURE = "2999-01-01T00:00:00Z"
 LONG_AGO = "2001-01-01T00:00:00Z"
@@ -43,7 +43,7 @@ def world(editor: Api) -> dict[str, str]:
     proposed = editor.write(f"/products/{product}/decisions",
                             decision_body("Maybe", "why"))["id"]
     accepted = decided(product, "Keep it", [])
-    reversed_ = decided(product, "Move it", [move(feature, later)])
+    reversed_ = decided(product, "Move it", [move_body(feature, later)])
     editor.write(f"/decisions/{reversed_}/reverse", why())
     foreign = decided(other, "Theirs", [])
     return {"product": product, "other": other, "feature": feature, "backlog": backlog,

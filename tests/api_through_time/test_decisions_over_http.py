@@ -17,9 +17,8 @@ from tests.api_through_time.scenario import (
     MAY_12,
     SHARE_RICE,
     History,
-    decision_body,
-    move,
 )
+from tests.support.builders import decision_body, move_body
 
 
 def test_a_proposal_answers_201_with_location_and_reads_back_whole(
@@ -68,7 +67,7 @@ def test_a_decision_whose_second_change_is_illegal_changes_nothing_and_says_whic
     before = runtime.app.event_count()
 
     response = editor.post(f"/decisions/{proposed}/accept", {"changes": [
-        move(ids["sso"], ids["r2"]), move(ids["dark"], ids["r1"])]})
+        move_body(ids["sso"], ids["r2"]), move_body(ids["dark"], ids["r1"])]})
 
     problem = response.json()
     assert response.status_code == 409

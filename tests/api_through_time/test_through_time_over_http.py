@@ -58,7 +58,7 @@ def test_an_entity_asked_for_before_it_existed_is_not_found(
     assert "did not exist yet" in response.json()["detail"]
 
 
-def because(item: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+def reasons_in(item: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     return [(b["actor"], b["decision"], b["rationale"]) for b in item["because"]]
 
 
@@ -75,12 +75,12 @@ def test_the_diff_between_two_month_ends_lists_each_change_with_its_reason(
     assert features["removed"] == [] and features["priority_changed"] == []
     assert [(f["feature_id"], f["from"], f["to"]) for f in features["moved"]] == [
         (ids["export"], {"id": ids["r1"], "name": "1.0"}, {"id": ids["r2"], "name": "1.1"})]
-    assert because(features["moved"][0]) == [("alice", "Move CSV export to 1.1", D1_WHY)]
+    assert reasons_in(features["moved"][0]) == [("alice", "Move CSV export to 1.1", D1_WHY)]
     assert [(f["feature_id"], f["old"], f["new"], len(f["because"]))
             for f in features["status_changed"]] == [(ids["share"], "proposed", "shipped", 4)]
     assert [(r["release_id"], r["old"], r["new"], r["delta_days"])
             for r in releases["slipped"]] == [(ids["r1"], "2027-03-01", "2027-03-15", 14)]
-    assert because(releases["slipped"][0]) == [("alice", "Move CSV export to 1.1", D1_WHY)]
+    assert reasons_in(releases["slipped"][0]) == [("alice", "Move CSV export to 1.1", D1_WHY)]
     assert [(r["release_id"], r["shipped_on"]) for r in releases["shipped"]] == [
         (ids["r1"], "2027-03-15")]
     assert releases["added"] == releases["cancelled"] == releases["pulled_in"] == []

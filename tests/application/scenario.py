@@ -1,38 +1,13 @@
-"""Building blocks for application tests: entities created through the real commands."""
+"""Building blocks for application tests: reading the stored events back, and racing commands.
+
+The entities come from :data:`tests.support.builders.LEDGER`."""
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
-from domain.feature import PROPOSED
 from services.commands.application import DecisionLog
-from tests.domain.builders import FEATURE, PATH_TO, PRODUCT
-from tests.domain.gwt import because
-
-
-def a_product(log: DecisionLog, name: str = "Ledger") -> UUID:
-    return log.create_product(**{**PRODUCT, "name": name}).id
-
-
-def a_feature(log: DecisionLog, product_id: UUID, status: str = PROPOSED,
-              title: str = FEATURE["title"]) -> UUID:
-    details = {k: v for k, v in FEATURE.items() if k not in ("product_id", "title")}
-    feature_id = log.propose_feature(product_id, title=title, **details).id
-    for step in PATH_TO[status]:  # shipping goes through ship_release
-        log.change_feature_status(feature_id, step, because())
-    return feature_id
-
-
-def a_release(log: DecisionLog, product_id: UUID, name: str = "1.0",
-              target_date: date = date(2027, 3, 1)) -> UUID:
-    return log.plan_release(product_id, actor="pat", name=name, target_date=target_date).id
-
-
-def scheduled(log: DecisionLog, feature_id: UUID, release_id: UUID) -> UUID:
-    log.schedule_feature(feature_id, release_id, because())
-    return feature_id
 
 
 def events_between(log: DecisionLog, after: int, upto: int) -> list[Any]:

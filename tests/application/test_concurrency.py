@@ -12,8 +12,8 @@ from services.commands.application import DecisionLog
 from services.runtime.settings import Settings
 from services.store.errors import VersionConflict
 from services.store.outcome import Outcome
-from tests.application.scenario import Rendezvous, a_feature, a_product, a_release, race
-from tests.domain.gwt import because
+from tests.application.scenario import Rendezvous, race
+from tests.support.builders import LEDGER, because
 from tests.support.stores import open_log
 
 
@@ -33,7 +33,7 @@ def after_both_have_read(log: DecisionLog) -> AbstractContextManager[object]:
 
 
 def test_the_expected_version_lets_a_command_through(log: DecisionLog) -> None:
-    feature_id = a_feature(log, a_product(log))
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log))
 
     outcome = log.change_priority(feature_id, 5, because(), expected_version=1)
 
@@ -41,7 +41,7 @@ def test_the_expected_version_lets_a_command_through(log: DecisionLog) -> None:
 
 
 def test_a_stale_expected_version_is_a_conflict_naming_the_current_one(log: DecisionLog) -> None:
-    feature_id = a_feature(log, a_product(log))
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log))
     log.change_priority(feature_id, 5, because())
     before = log.event_count()
 
@@ -54,7 +54,7 @@ def test_a_stale_expected_version_is_a_conflict_naming_the_current_one(log: Deci
 
 
 def test_two_racing_changes_without_an_expected_version_both_land(log: DecisionLog) -> None:
-    feature_id = a_feature(log, a_product(log))
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log))
 
     with after_both_have_read(log):
         results = race(
@@ -69,7 +69,7 @@ def test_two_racing_changes_without_an_expected_version_both_land(log: DecisionL
 
 
 def test_many_threads_adding_requirements_lose_none(log: DecisionLog) -> None:
-    feature_id = a_feature(log, a_product(log))
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log))
     texts = [f"Requirement {n}" for n in range(8)]
 
     results = race(*[lambda t=t: log.add_requirement(feature_id, t, [], because()) for t in texts])
@@ -84,7 +84,7 @@ def test_many_threads_adding_requirements_lose_none(log: DecisionLog) -> None:
 def test_two_writers_with_the_same_expected_version_one_wins_one_conflicts(
     log: DecisionLog, other_log: DecisionLog, processes: int
 ) -> None:
-    feature_id = a_feature(log, a_product(log))
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log))
     second = other_log if processes == 2 else log
 
     with after_both_have_read(log):  # both have read version 1 before either saves
@@ -103,9 +103,9 @@ def test_two_writers_with_the_same_expected_version_one_wins_one_conflicts(
 def test_a_race_on_a_shared_release_is_no_conflict_for_an_unchanged_feature(
     log: DecisionLog, other_log: DecisionLog
 ) -> None:
-    product_id = a_product(log)
-    release_id = a_release(log, product_id)
-    first, second = (a_feature(log, product_id, title=title) for title in ("One", "Two"))
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id)
+    first, second = (LEDGER.a_feature(log, product_id, title=title) for title in ("One", "Two"))
 
     with after_both_have_read(log):  # both have read the release before either saves
         results = race(
@@ -120,9 +120,9 @@ def test_a_race_on_a_shared_release_is_no_conflict_for_an_unchanged_feature(
 def test_a_racing_ship_and_schedule_never_leave_a_feature_in_a_shipped_release(
     log: DecisionLog, other_log: DecisionLog
 ) -> None:
-    product_id = a_product(log)
-    release_id = a_release(log, product_id)
-    feature_id = a_feature(log, product_id)
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id)
+    feature_id = LEDGER.a_feature(log, product_id)
 
     with after_both_have_read(log):
         results = race(

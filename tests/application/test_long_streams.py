@@ -16,8 +16,7 @@ import pytest
 from services.commands.application import DecisionLog
 from services.runtime.bootstrap import build_application
 from services.runtime.settings import Settings
-from tests.application.scenario import a_feature, a_product
-from tests.domain.gwt import because
+from tests.support.builders import LEDGER, because
 
 HISTORY = 10_000
 
@@ -58,7 +57,7 @@ def counting(log: DecisionLog) -> Iterator[Reads]:
 
 def long_feature(log: DecisionLog, versions: int) -> UUID:
     """A feature whose stream holds ``versions`` events, written by real commands."""
-    feature_id = a_feature(log, a_product(log))
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log))
     version = log.get_feature(feature_id).version
     for i in range(versions - version):
         log.change_priority(feature_id, float(i % 100 + 10), because())

@@ -7,8 +7,7 @@ import pytest
 
 from services.commands.application import DecisionLog
 from services.store.errors import NotFound
-from tests.application.scenario import a_feature, a_product, a_release
-from tests.domain.gwt import because
+from tests.support.builders import LEDGER, because
 
 
 def test_an_unknown_id_is_not_found(log: DecisionLog) -> None:
@@ -21,12 +20,12 @@ def test_an_unknown_id_is_not_found(log: DecisionLog) -> None:
     with pytest.raises(NotFound, match="No release with id"):
         log.cancel_release(unknown, because())
     with pytest.raises(NotFound, match="No product with id"):
-        a_feature(log, unknown)
+        LEDGER.a_feature(log, unknown)
 
 
 def test_an_id_of_another_kind_of_entity_is_not_found(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    feature_id, release_id = a_feature(log, product_id), a_release(log, product_id)
+    product_id = LEDGER.a_product(log)
+    feature_id, release_id = LEDGER.a_feature(log, product_id), LEDGER.a_release(log, product_id)
     before = log.event_count()
 
     with pytest.raises(NotFound, match=f"No feature with id {product_id}"):
@@ -36,6 +35,6 @@ def test_an_id_of_another_kind_of_entity_is_not_found(log: DecisionLog) -> None:
     with pytest.raises(NotFound, match=f"No product with id {release_id}"):
         log.retire_product(release_id, because())
     with pytest.raises(NotFound, match=f"No product with id {feature_id}"):
-        a_release(log, feature_id)
+        LEDGER.a_release(log, feature_id)
 
     assert log.event_count() == before

@@ -9,8 +9,7 @@ from domain.feature import ACCEPTED
 from services.commands.application import DecisionLog
 from services.runtime.bootstrap import build_application
 from services.runtime.settings import Settings, StoreSettings
-from tests.application.scenario import a_feature, a_product, a_release, scheduled
-from tests.domain.gwt import because
+from tests.support.builders import LEDGER, because, scheduled
 
 
 class Roadmap(NamedTuple):
@@ -21,9 +20,10 @@ class Roadmap(NamedTuple):
 
 def build_a_small_roadmap(log: DecisionLog) -> Roadmap:
     """12 events: 5 to set up, 2 to schedule, 3 to move, 1 slip, 1 requirement."""
-    product_id = a_product(log)
-    first, second = a_release(log, product_id, "1.0"), a_release(log, product_id, "2.0")
-    feature_id = scheduled(log, a_feature(log, product_id, ACCEPTED), first)
+    product_id = LEDGER.a_product(log)
+    first = LEDGER.a_release(log, product_id, "1.0")
+    second = LEDGER.a_release(log, product_id, "2.0")
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id, status=ACCEPTED), first)
     log.schedule_feature(feature_id, second, because("1.0 is full"))
     log.change_target_date(first, date(2027, 4, 1), because("Vendor late"))
     log.add_requirement(feature_id, "Export all columns", ["Opens in Excel"], because())

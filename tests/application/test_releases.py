@@ -7,16 +7,15 @@ import pytest
 from domain.errors import RuleViolation
 from domain.feature import ACCEPTED, DONE, IN_PROGRESS, SHIPPED
 from services.commands.application import DecisionLog
-from tests.application.scenario import a_feature, a_product, a_release, scheduled
-from tests.domain.gwt import because
+from tests.support.builders import LEDGER, because, scheduled
 
 
 def test_shipping_a_release_ships_its_done_features_and_returns_the_rest(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    release_id = a_release(log, product_id)
-    done = scheduled(log, a_feature(log, product_id, DONE, "Done"), release_id)
-    busy = scheduled(log, a_feature(log, product_id, IN_PROGRESS, "Busy"), release_id)
-    idle = scheduled(log, a_feature(log, product_id, ACCEPTED, "Idle"), release_id)
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id)
+    done = scheduled(log, LEDGER.a_feature(log, product_id, "Done", status=DONE), release_id)
+    busy = scheduled(log, LEDGER.a_feature(log, product_id, "Busy", status=IN_PROGRESS), release_id)
+    idle = scheduled(log, LEDGER.a_feature(log, product_id, "Idle", status=ACCEPTED), release_id)
     before = log.event_count()
 
     outcome = log.ship_release(release_id, date(2027, 3, 2), because("Go/no-go passed"))
@@ -34,9 +33,9 @@ def test_shipping_a_release_ships_its_done_features_and_returns_the_rest(log: De
 
 
 def test_cancelling_a_release_returns_its_features_to_the_backlog(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    release_id = a_release(log, product_id)
-    features = [scheduled(log, a_feature(log, product_id, status, status), release_id)
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id)
+    features = [scheduled(log, LEDGER.a_feature(log, product_id, status, status=status), release_id)
                 for status in (DONE, ACCEPTED)]
 
     log.cancel_release(release_id, because("Merged into 2.0"))
@@ -48,7 +47,7 @@ def test_cancelling_a_release_returns_its_features_to_the_backlog(log: DecisionL
 
 
 def test_a_shipped_release_refuses_a_date_change_and_changes_nothing(log: DecisionLog) -> None:
-    release_id = a_release(log, a_product(log))
+    release_id = LEDGER.a_release(log, LEDGER.a_product(log))
     log.ship_release(release_id, date(2027, 3, 2), because())
     before = log.event_count()
 
@@ -59,7 +58,7 @@ def test_a_shipped_release_refuses_a_date_change_and_changes_nothing(log: Decisi
 
 
 def test_a_slip_is_stored_with_its_old_and_new_date(log: DecisionLog) -> None:
-    release_id = a_release(log, a_product(log), target_date=date(2027, 3, 1))
+    release_id = LEDGER.a_release(log, LEDGER.a_product(log), target_date=date(2027, 3, 1))
 
     outcome = log.change_target_date(release_id, date(2027, 3, 22), because("Vendor late"))
 
@@ -69,15 +68,15 @@ def test_a_slip_is_stored_with_its_old_and_new_date(log: DecisionLog) -> None:
 
 
 def test_a_feature_that_shipped_stays_in_its_release(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    release_id = a_release(log, product_id)
-    feature_id = scheduled(log, a_feature(log, product_id, DONE), release_id)
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id)
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id, status=DONE), release_id)
     log.ship_release(release_id, date(2027, 3, 2), because())
     before = log.event_count()
 
     with pytest.raises(RuleViolation, match="has shipped; it stays in its release"):
         log.unschedule_feature(feature_id, because())
     with pytest.raises(RuleViolation, match="is shipped and cannot be scheduled"):
-        log.schedule_feature(feature_id, a_release(log, product_id, "2.0"), because())
+        log.schedule_feature(feature_id, LEDGER.a_release(log, product_id, "2.0"), because())
 
     assert log.event_count() == before + 1  # only the new release was planned

@@ -9,19 +9,13 @@ from domain.errors import InvalidCommand, RuleViolation
 from domain.feature import ACCEPTED, REJECTED, Feature
 from domain.release import Release
 from services.commands.application import DecisionLog
-from tests.application.scenario import (
-    a_feature,
-    a_product,
-    a_release,
-    events_between,
-    scheduled,
-)
-from tests.domain.gwt import ACTOR, because
+from tests.application.scenario import events_between
+from tests.support.builders import ACTOR, LEDGER, because, scheduled
 
 
 def test_scheduling_writes_the_feature_and_the_release_in_one_save(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    feature_id, release_id = a_feature(log, product_id), a_release(log, product_id)
+    product_id = LEDGER.a_product(log)
+    feature_id, release_id = LEDGER.a_feature(log, product_id), LEDGER.a_release(log, product_id)
     before = log.event_count()
 
     outcome = log.schedule_feature(feature_id, release_id, because("Fits 1.0"))
@@ -33,9 +27,10 @@ def test_scheduling_writes_the_feature_and_the_release_in_one_save(log: Decision
 
 
 def test_moving_a_feature_writes_it_and_both_releases_in_one_transaction(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    first, second = a_release(log, product_id, "1.0"), a_release(log, product_id, "2.0")
-    feature_id = scheduled(log, a_feature(log, product_id), first)
+    product_id = LEDGER.a_product(log)
+    first = LEDGER.a_release(log, product_id, "1.0")
+    second = LEDGER.a_release(log, product_id, "2.0")
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id), first)
     before = log.event_count()
 
     outcome = log.schedule_feature(feature_id, second, because("1.0 is full", "https://jira/42"))
@@ -53,9 +48,10 @@ def test_moving_a_feature_writes_it_and_both_releases_in_one_transaction(log: De
 
 
 def test_a_move_whose_last_part_is_refused_writes_nothing(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    first, closed = a_release(log, product_id, "1.0"), a_release(log, product_id, "Beta")
-    feature_id = scheduled(log, a_feature(log, product_id), first)
+    product_id = LEDGER.a_product(log)
+    first = LEDGER.a_release(log, product_id, "1.0")
+    closed = LEDGER.a_release(log, product_id, "Beta")
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id), first)
     log.ship_release(closed, date(2027, 1, 1), because())
     before = log.event_count()
 
@@ -68,9 +64,10 @@ def test_a_move_whose_last_part_is_refused_writes_nothing(log: DecisionLog) -> N
 
 
 def test_a_move_of_a_rejected_feature_leaves_its_release_untouched(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    first, second = a_release(log, product_id, "1.0"), a_release(log, product_id, "2.0")
-    feature_id = scheduled(log, a_feature(log, product_id), first)
+    product_id = LEDGER.a_product(log)
+    first = LEDGER.a_release(log, product_id, "1.0")
+    second = LEDGER.a_release(log, product_id, "2.0")
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id), first)
     log.change_feature_status(feature_id, REJECTED, because())
     first_version, before = log.get_release(first).version, log.event_count()
 
@@ -82,8 +79,8 @@ def test_a_move_of_a_rejected_feature_leaves_its_release_untouched(log: Decision
 
 
 def test_scheduling_into_an_unknown_release_is_an_invalid_command(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    feature_id = a_feature(log, product_id)
+    product_id = LEDGER.a_product(log)
+    feature_id = LEDGER.a_feature(log, product_id)
     before = log.event_count()
 
     with pytest.raises(InvalidCommand, match="No release with id"):
@@ -95,8 +92,8 @@ def test_scheduling_into_an_unknown_release_is_an_invalid_command(log: DecisionL
 
 
 def test_scheduling_into_another_products_release_is_refused(log: DecisionLog) -> None:
-    feature_id = a_feature(log, a_product(log, "Ledger"))
-    foreign = a_release(log, a_product(log, "Atlas"), "Atlas 1")
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log, "Ledger"))
+    foreign = LEDGER.a_release(log, LEDGER.a_product(log, "Atlas"), "Atlas 1")
     before = log.event_count()
 
     with pytest.raises(InvalidCommand, match="Release 'Atlas 1' belongs to another product"):
@@ -108,8 +105,8 @@ def test_scheduling_into_another_products_release_is_refused(log: DecisionLog) -
 @pytest.mark.parametrize("close", ["ship", "cancel"])
 def test_scheduling_into_a_closed_release_is_a_rule_violation(log: DecisionLog,
                                                                 close: str) -> None:
-    product_id = a_product(log)
-    feature_id, release_id = a_feature(log, product_id), a_release(log, product_id)
+    product_id = LEDGER.a_product(log)
+    feature_id, release_id = LEDGER.a_feature(log, product_id), LEDGER.a_release(log, product_id)
     if close == "ship":
         log.ship_release(release_id, date(2027, 3, 1), because())
     else:
@@ -123,9 +120,9 @@ def test_scheduling_into_a_closed_release_is_a_rule_violation(log: DecisionLog,
 
 
 def test_unscheduling_returns_a_feature_to_the_backlog(log: DecisionLog) -> None:
-    product_id = a_product(log)
-    release_id = a_release(log, product_id)
-    feature_id = scheduled(log, a_feature(log, product_id), release_id)
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id)
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id), release_id)
     before = log.event_count()
 
     outcome = log.unschedule_feature(feature_id, because("Not this quarter"))
@@ -136,27 +133,27 @@ def test_unscheduling_returns_a_feature_to_the_backlog(log: DecisionLog) -> None
 
 
 def test_unscheduling_a_feature_in_the_backlog_is_refused(log: DecisionLog) -> None:
-    feature_id = a_feature(log, a_product(log))
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log))
 
     with pytest.raises(RuleViolation, match="is not scheduled in any release"):
         log.unschedule_feature(feature_id, because())
 
 
 def test_a_retired_product_takes_no_new_features_or_releases(log: DecisionLog) -> None:
-    product_id = a_product(log)
+    product_id = LEDGER.a_product(log)
     log.retire_product(product_id, because("Sunset"))
     before = log.event_count()
 
     with pytest.raises(RuleViolation, match="is retired"):
-        a_feature(log, product_id)
+        LEDGER.a_feature(log, product_id)
     with pytest.raises(RuleViolation, match="is retired"):
-        a_release(log, product_id)
+        LEDGER.a_release(log, product_id)
 
     assert log.event_count() == before
 
 
 def test_status_changes_go_through_the_application(log: DecisionLog) -> None:
-    feature_id = a_feature(log, a_product(log))
+    feature_id = LEDGER.a_feature(log, LEDGER.a_product(log))
 
     outcome = log.change_feature_status(feature_id, ACCEPTED, because())
 

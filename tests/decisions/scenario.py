@@ -1,23 +1,16 @@
-"""A product with features and releases, built through the real commands."""
+"""A product with features and releases, built through the real commands (as
+:data:`tests.support.builders.KNOW_WHY`)."""
 
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from domain.reasons import Reason
 from services.commands.application import DecisionLog
-from tests.decisions.builders import DECISION, decision_details
+from tests.support.builders import ACTOR, JUNE_1, KNOW_WHY, MARCH_1, SEPTEMBER_1, by
 
-PAT = "pat@example.com"
+PAT = ACTOR
 KIM = "kim@example.com"
-MARCH_1 = date(2027, 3, 1)
-JUNE_1 = date(2027, 6, 1)
-SEPTEMBER_1 = date(2027, 9, 1)
-
-
-def by(actor: str, rationale: str = "It came up in review.") -> Reason:
-    return Reason(actor=actor, rationale=rationale)
 
 
 @dataclass
@@ -34,12 +27,7 @@ class Roadmap:
 
     def propose(self, **overrides: Any) -> UUID:
         """Propose a decision choosing its title over keeping the plan."""
-        title = overrides.get("title", DECISION["title"])
-        overrides = {"options": [{"name": "Keep the plan"}, {"name": title}],
-                     "chosen_option": title, **overrides}
-        details = {k: v for k, v in decision_details(**overrides).items()
-                   if k not in ("product_id", "actor")}
-        return self.log.propose_decision(self.product, actor=PAT, **details).id
+        return KNOW_WHY.a_decision(self.log, self.product, **overrides)
 
     def release_of(self, feature_id: UUID) -> UUID | None:
         return self.log.get_feature(feature_id).release_id
@@ -48,19 +36,12 @@ class Roadmap:
         return self.log.get_release(release_id).target_date
 
 
-def feature(log: DecisionLog, product: UUID, title: str, priority: float = 0) -> UUID:
-    return log.propose_feature(product, actor=PAT, title=title, problem="Retyping.",
-                               business_value="Seats kept.", benefit=f"{title} in one click.",
-                               priority=priority).id
-
-
 def a_roadmap(log: DecisionLog, name: str = "Ledger") -> Roadmap:
-    product = log.create_product(name=name, vision="Know why.", value_proposition="Findable.",
-                                 target_customers="Product teams", owner="Alex", actor=PAT).id
-    r1, r2, r3 = (log.plan_release(product, actor=PAT, name=n, target_date=d).id
+    product = KNOW_WHY.a_product(log, name)
+    r1, r2, r3 = (KNOW_WHY.a_release(log, product, n, d)
                   for n, d in (("1.0", MARCH_1), ("2.0", JUNE_1), ("3.0", SEPTEMBER_1)))
-    csv = feature(log, product, "CSV export", priority=5)
-    pdf = feature(log, product, "PDF export", priority=3)
+    csv = KNOW_WHY.a_feature(log, product, "CSV export", priority=5)
+    pdf = KNOW_WHY.a_feature(log, product, "PDF export", priority=3)
     log.schedule_feature(csv, r1, by(PAT))
     return Roadmap(log, product, r1, r2, r3, csv, pdf)
 

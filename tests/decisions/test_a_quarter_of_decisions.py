@@ -2,8 +2,7 @@
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,32 +11,23 @@ from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
 from domain.errors import RuleViolation
 from projections import slips as through_time
 from projections.feeding.catch_up import StoreCatchUp
+from projections.release_notes import release_notes
 from projections.views import Views, connect
 from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangeTargetDate, MoveFeature
-from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap, by, feature
-from tests.support.clock import SimulatedClock, stamping_with
+from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap
+from tests.support.builders import KNOW_WHY, by
+from tests.support.clock import JAN_5_2026, SimulatedClock, stamping_with
 from tests.support.stores import open_views
 
 RICE_JANUARY = {"reach": 1000, "impact": 1, "confidence": 0.5, "effort": 2}
 RICE_FEBRUARY = {"reach": 4000, "impact": 2, "confidence": 0.8, "effort": 2}
 
 
-@dataclass
-class Calendar(SimulatedClock):
-    """Simulated time: each reading is a second later; ``on`` jumps to a day."""
-
-    now: datetime = datetime(2026, 1, 5, 9, tzinfo=UTC)
-    step: timedelta = timedelta(seconds=1)
-
-    def on(self, month: int, day: int) -> datetime:
-        self.now = datetime(2026, month, day, 9, tzinfo=UTC)
-        return self.now
-
-
 @pytest.fixture
-def calendar() -> Iterator[Calendar]:
-    yield from stamping_with(Calendar())
+def calendar() -> Iterator[SimulatedClock]:
+    """Simulated time: each reading is a second later; ``on`` jumps to a day of 2026."""
+    yield from stamping_with(SimulatedClock(JAN_5_2026, step=timedelta(seconds=1)))
 
 
 @pytest.fixture
@@ -61,9 +51,9 @@ def target_of(views: Views, road: Roadmap, name: str, at: datetime | None) -> st
 
 
 def test_a_quarter_of_decisions_reads_back_as_it_was_at_every_step(
-        log: DecisionLog, views: Views, calendar: Calendar) -> None:
+        log: DecisionLog, views: Views, calendar: SimulatedClock) -> None:
     road = a_roadmap(log)
-    search = feature(log, road.product, "Search")
+    search = KNOW_WHY.a_feature(log, road.product, "Search")
     log.schedule_feature(search, road.r1, by(PAT))
 
     calendar.on(1, 12)
@@ -129,7 +119,7 @@ def test_a_quarter_of_decisions_reads_back_as_it_was_at_every_step(
         assert [(c["delta_days"], c["decision"]) for c in ledger["changes"]] == [
             (7, "decision 'Slip 2.0 a week'"), (-7, "decision 'Reverse: Slip 2.0 a week'")]
         assert ledger["totals"]["net_days"] == 0
-        notes = through_time.release_notes(conn, str(road.r1))
+        notes = release_notes(conn, str(road.r1))
     finally:
         conn.close()
     assert notes is not None and "- **Search**: Search in one click." in notes

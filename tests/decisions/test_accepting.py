@@ -15,7 +15,8 @@ from services.commands.change_requests import (
     MoveFeature,
 )
 from services.store.errors import NotFound
-from tests.decisions.scenario import KIM, MARCH_1, PAT, a_roadmap, by, events_after
+from tests.decisions.scenario import KIM, PAT, a_roadmap, events_after
+from tests.support.builders import MARCH_1, by
 
 
 def test_accepting_applies_every_change_in_one_save_and_each_event_names_the_decision(

@@ -8,16 +8,8 @@ import pytest
 
 from domain.decision import ACCEPTED, PROPOSED, REJECTED, REVERSED, SUPERSEDED, Decision
 from domain.errors import InvalidCommand, RuleViolation
-from tests.decisions.builders import DECISION, a_decision, decision_details
-from tests.domain.gwt import (
-    ACTOR,
-    because,
-    given,
-    recorded,
-    then_events,
-    then_refused,
-    when,
-)
+from tests.support.builders import ACTOR, DECISION, a_decision, because, decision_details
+from tests.support.gwt import given, recorded, then_events, then_refused, when
 
 CHANGES = [{"kind": "move_feature", "feature_id": uuid4(), "old_release_id": None,
             "release_id": uuid4()}]

@@ -8,7 +8,8 @@ from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
 from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangePriority, ChangeTargetDate, MoveFeature
 from services.store.errors import NotFound
-from tests.decisions.scenario import KIM, MARCH_1, PAT, a_roadmap, by
+from tests.decisions.scenario import KIM, PAT, a_roadmap
+from tests.support.builders import MARCH_1, by
 
 
 def test_an_entitys_lineage_lists_the_decisions_that_shaped_it_in_order(

@@ -7,7 +7,8 @@ import pytest
 
 from domain.errors import InvalidCommand
 from services.commands.application import DecisionLog
-from tests.decisions.scenario import KIM, PAT, a_roadmap, by, feature
+from tests.decisions.scenario import KIM, PAT, a_roadmap
+from tests.support.builders import KNOW_WHY, by
 from tests.support.clock import SimulatedClock, stamping_with
 
 JAN_5 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -25,7 +26,7 @@ def time() -> Iterator[SimulatedClock]:
 def test_a_rice_ranking_is_reproduced_at_an_old_date_after_the_inputs_changed(
         log: DecisionLog, time: SimulatedClock) -> None:
     road = a_roadmap(log)
-    search = feature(log, road.product, "Search")
+    search = KNOW_WHY.a_feature(log, road.product, "Search")
     log.score_priority(road.csv, "rice", {"reach": 1000, "impact": 1, "confidence": 0.5,
                                           "effort": 2}, by(PAT, "January scoring."))
     log.score_priority(search, "rice", {"reach": 500, "impact": 2, "confidence": 0.8,
@@ -68,7 +69,7 @@ def test_a_ranking_before_a_feature_existed_leaves_it_out(log: DecisionLog,
                                                           time: SimulatedClock) -> None:
     road = a_roadmap(log)
     time.now = FEB_2
-    feature(log, road.product, "Search")
+    KNOW_WHY.a_feature(log, road.product, "Search")
 
     assert [r.title for r in log.rank_features(road.product, as_of=JAN_20)] == [
         "CSV export", "PDF export"]
@@ -78,9 +79,9 @@ def test_a_feature_proposed_after_a_ranking_is_in_the_next_one(log: DecisionLog,
                                                                time: SimulatedClock) -> None:
     road = a_roadmap(log)
     before = [r.title for r in log.rank_features(road.product)]
-    feature(log, road.product, "Search")
+    KNOW_WHY.a_feature(log, road.product, "Search")
     other = a_roadmap(log)  # another product's feature is not this product's
-    feature(log, other.product, "Sharing")
+    KNOW_WHY.a_feature(log, other.product, "Sharing")
 
     after = [r.title for r in log.rank_features(road.product)]
 

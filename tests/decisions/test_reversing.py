@@ -15,15 +15,8 @@ from services.commands.change_requests import (
     MoveFeature,
 )
 from services.store.errors import NotFound
-from tests.decisions.scenario import (
-    KIM,
-    MARCH_1,
-    PAT,
-    Roadmap,
-    a_roadmap,
-    by,
-    events_after,
-)
+from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap, events_after
+from tests.support.builders import MARCH_1, by
 
 SLIPPED = MARCH_1 + timedelta(days=14)
 

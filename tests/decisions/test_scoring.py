@@ -7,8 +7,8 @@ import pytest
 from domain import scoring
 from domain.errors import InvalidCommand, RuleViolation
 from domain.feature import Feature
-from tests.domain.builders import a_feature
-from tests.domain.gwt import because, given, recorded, then_events, then_refused, when
+from tests.support.builders import a_feature, because
+from tests.support.gwt import given, recorded, then_events, then_refused, when
 
 RICE = {"reach": 2000, "impact": 2, "confidence": 0.8, "effort": 4}
 WSJF = {"business_value": 8, "time_criticality": 5, "risk_reduction": 3, "job_size": 5}

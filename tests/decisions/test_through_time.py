@@ -9,10 +9,12 @@ import pytest
 
 from projections import slips as through_time
 from projections.feeding.catch_up import StoreCatchUp
+from projections.release_notes import ReleaseNotShipped, release_notes
 from projections.views import Views, connect
 from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangeTargetDate, MoveFeature
-from tests.decisions.scenario import KIM, MARCH_1, PAT, Roadmap, a_roadmap, by, feature
+from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap
+from tests.support.builders import KNOW_WHY, MARCH_1, by
 from tests.support.stores import open_views
 
 Reader = Callable[[DecisionLog, Views], sqlite3.Connection]
@@ -90,7 +92,7 @@ def test_the_releases_that_slipped_most_come_first(log: DecisionLog, views: View
 def test_each_feature_counts_the_times_it_was_rescheduled(log: DecisionLog, views: Views,
                                                           read: Reader) -> None:
     road, _ = a_bumpy_quarter(log)
-    steady = feature(log, road.product, "Search")
+    steady = KNOW_WHY.a_feature(log, road.product, "Search")
     log.schedule_feature(steady, road.r3, by(PAT))
 
     features = through_time.reschedules(read(log, views), str(road.product))
@@ -104,7 +106,7 @@ def test_each_feature_counts_the_times_it_was_rescheduled(log: DecisionLog, view
 def test_release_notes_come_from_the_benefits_of_the_features_that_shipped(
         log: DecisionLog, views: Views, read: Reader) -> None:
     road = a_roadmap(log)
-    search = feature(log, road.product, "Search", priority=9)
+    search = KNOW_WHY.a_feature(log, road.product, "Search", priority=9)
     log.schedule_feature(search, road.r1, by(PAT))
     log.schedule_feature(road.pdf, road.r1, by(PAT))  # not done: back to the backlog
     for feature_id in (road.csv, search):
@@ -112,7 +114,7 @@ def test_release_notes_come_from_the_benefits_of_the_features_that_shipped(
             log.change_feature_status(feature_id, status, by(PAT))
     log.ship_release(road.r1, date(2027, 3, 3), by(PAT, "Shipped."))
 
-    notes = through_time.release_notes(read(log, views), str(road.r1))
+    notes = release_notes(read(log, views), str(road.r1))
 
     assert notes == (
         "# Ledger 1.0\n\n_Released 2027-03-03._\n\n## What's new\n\n"
@@ -126,7 +128,7 @@ def test_release_notes_wait_until_the_release_has_shipped(log: DecisionLog, view
     road = a_roadmap(log)
     conn = read(log, views)
 
-    with pytest.raises(through_time.ReleaseNotShipped, match=r"Release '1\.0' is planned"):
-        through_time.release_notes(conn, str(road.r1))
-    assert through_time.release_notes(conn, str(road.csv)) is None
+    with pytest.raises(ReleaseNotShipped, match=r"Release '1\.0' is planned"):
+        release_notes(conn, str(road.r1))
+    assert release_notes(conn, str(road.csv)) is None
 

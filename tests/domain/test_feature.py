@@ -20,16 +20,18 @@ from domain.feature import (
     TITLE_MAX,
     Feature,
 )
-from tests.domain.builders import (
+from tests.support.builders import (
+    ACTOR,
     FEATURE,
     PRODUCT_ID,
     a_feature,
     a_release_id,
+    because,
     feature_history,
     move_to,
     schedule_in,
 )
-from tests.domain.gwt import ACTOR, because, given, then_events, then_refused, when
+from tests.support.gwt import given, then_events, then_refused, when
 
 # Proposing
 

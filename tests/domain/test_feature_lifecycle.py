@@ -15,8 +15,8 @@ from domain.feature import (
     TRANSITIONS,
     Feature,
 )
-from tests.domain.builders import feature_history
-from tests.domain.gwt import ACTOR, because, given, then_events, then_refused, when
+from tests.support.builders import ACTOR, because, feature_history
+from tests.support.gwt import given, then_events, then_refused, when
 
 #: The lifecycle as the product brief describes it, written out independently of the code.
 ALLOWED = {

@@ -2,8 +2,8 @@
 
 from domain.errors import InvalidCommand, RuleViolation
 from domain.product import LONG_TEXT_MAX, NAME_MAX, Product
-from tests.domain.builders import PRODUCT, a_product
-from tests.domain.gwt import ACTOR, because, given, recorded, then_events, then_refused, when
+from tests.support.builders import ACTOR, PRODUCT, a_product, because
+from tests.support.gwt import given, recorded, then_events, then_refused, when
 
 
 def test_creating_a_product_records_its_details_and_who_created_it() -> None:

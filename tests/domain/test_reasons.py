@@ -6,8 +6,8 @@ import pytest
 
 from domain.errors import InvalidCommand
 from domain.reasons import MAX_EVIDENCE_ITEMS, MAX_EVIDENCE_LENGTH, MAX_RATIONALE, Reason
-from tests.domain.builders import feature_history
-from tests.domain.gwt import ACTOR, given, then_events, then_refused, when
+from tests.support.builders import ACTOR, feature_history
+from tests.support.gwt import given, then_events, then_refused, when
 
 
 @pytest.mark.parametrize("rationale", ["", "   ", "\n\t"])

@@ -8,8 +8,8 @@ import pytest
 
 from domain.errors import InvalidCommand, RuleViolation
 from domain.release import NAME_MAX, Release
-from tests.domain.builders import MARCH_1, PRODUCT_ID, a_release
-from tests.domain.gwt import ACTOR, because, given, recorded, then_events, then_refused, when
+from tests.support.builders import ACTOR, MARCH_1, PRODUCT_ID, a_release, because
+from tests.support.gwt import given, recorded, then_events, then_refused, when
 
 FEATURE_ID = uuid4()
 

@@ -5,8 +5,15 @@ from uuid import uuid4
 
 from domain.clock import use_clock
 from domain.feature import ACCEPTED, Feature
-from tests.domain.builders import a_feature, a_product, a_release, a_release_id, schedule_in
-from tests.domain.gwt import because, given, recorded, when
+from tests.support.builders import (
+    a_feature,
+    a_product,
+    a_release,
+    a_release_id,
+    because,
+    schedule_in,
+)
+from tests.support.gwt import given, recorded, when
 
 
 def test_replaying_a_products_events_rebuilds_the_same_product() -> None:

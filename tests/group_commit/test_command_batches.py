@@ -18,13 +18,8 @@ from services.store.errors import VersionConflict
 from services.store.group_commit import GroupCommitRecorder
 from services.store.outcome import Outcome
 from tests.group_commit.conftest import OpenLog
-from tests.group_commit.test_group_commit import (
-    REASON,
-    in_threads,
-    new_feature,
-    new_product,
-    wait_until,
-)
+from tests.group_commit.test_group_commit import REASON, in_threads, wait_until
+from tests.support.builders import ROADMAPS
 
 
 def run_in_one_batch(app: DecisionLog, leader_feature: UUID,
@@ -76,8 +71,8 @@ def test_commands_arriving_together_commit_together_each_with_its_own_position(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
-    *features, leader = [new_feature(app, product_id, k) for k in range(6)]
+    product_id = ROADMAPS.a_product(app)
+    *features, leader = [ROADMAPS.a_feature(app, product_id, f"Feature {k}") for k in range(6)]
 
     results = run_in_one_batch(app, leader, {
         f"f{k}": lambda f=f, k=k: app.change_priority(f, float(k + 1), REASON)
@@ -95,8 +90,9 @@ def test_a_refused_command_fails_alone_and_the_rest_of_its_batch_commits(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
-    ok, shipped, stale, also_ok, leader = (new_feature(app, product_id, k) for k in range(5))
+    product_id = ROADMAPS.a_product(app)
+    ok, shipped, stale, also_ok, leader = (ROADMAPS.a_feature(app, product_id, f"Feature {k}")
+                                           for k in range(5))
     app.change_priority(stale, 5.0, REASON)
     before = app.event_count()
 
@@ -118,8 +114,9 @@ def test_a_command_sees_what_the_commands_before_it_in_its_batch_wrote(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
-    feature_id, leader = new_feature(app, product_id, 1), new_feature(app, product_id, 2)
+    product_id = ROADMAPS.a_product(app)
+    feature_id, leader = (ROADMAPS.a_feature(app, product_id, "Feature 1"),
+                          ROADMAPS.a_feature(app, product_id, "Feature 2"))
     release_id = app.plan_release(product_id, actor="pm", name="Spring",
                                   target_date=date(2031, 3, 1)).id
 
@@ -140,8 +137,9 @@ def test_when_the_database_gives_up_a_batch_none_of_it_is_stored_or_remembered(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
-    cached, doomed, after, leader = (new_feature(app, product_id, k) for k in range(4))
+    product_id = ROADMAPS.a_product(app)
+    cached, doomed, after, leader = (ROADMAPS.a_feature(app, product_id, f"Feature {k}")
+                                     for k in range(4))
     app.change_priority(cached, 1.0, REASON)  # now in the command cache, at version 2
     before = app.event_count()
     database = sqlite3.connect(app.recorder.datastore.pool.db_name)  # type: ignore[attr-defined]
@@ -173,8 +171,8 @@ def test_many_threads_in_one_or_two_processes_lose_no_change(
     open_log: OpenLog, processes: int
 ) -> None:
     apps = [open_log() for _ in range(processes)]
-    product_id = new_product(apps[0])
-    features = [new_feature(apps[0], product_id, k) for k in range(4)]
+    product_id = ROADMAPS.a_product(apps[0])
+    features = [ROADMAPS.a_feature(apps[0], product_id, f"Feature {k}") for k in range(4)]
     threads, per_thread = 12, 10
 
     def work(k: int) -> list[int]:
@@ -195,7 +193,7 @@ def test_a_feature_is_never_proposed_for_a_product_after_it_was_retired(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
+    product_id = ROADMAPS.a_product(app)
     checked, retired = threading.Event(), threading.Event()
     calls = iter(range(1_000_000))
 
@@ -233,8 +231,8 @@ def attempt(command: Callable[[], Any]) -> Any:
 
 def test_readers_never_see_what_a_batch_has_not_committed(open_log: OpenLog) -> None:
     app = open_log()
-    product_id = new_product(app)
-    first, second, leader = (new_feature(app, product_id, k) for k in range(3))
+    product_id = ROADMAPS.a_product(app)
+    first, second, leader = (ROADMAPS.a_feature(app, product_id, f"Feature {k}") for k in range(3))
     release_id = app.plan_release(product_id, actor="pm", name="Spring",
                                   target_date=date(2031, 3, 1)).id
     app.get_release(release_id)  # a reader has it in the shared aggregate cache

@@ -27,14 +27,15 @@ from services.store.errors import VersionConflict
 from services.store.fast_codec import FastJSONTranscoder
 from services.store.transcodings import DateAsISO
 from tests.group_commit.conftest import OpenLog
-from tests.group_commit.test_group_commit import REASON, new_feature, new_product, save_in_one_batch
+from tests.group_commit.test_group_commit import REASON, save_in_one_batch
+from tests.support.builders import ROADMAPS
 
 
 def test_a_command_on_an_aggregate_another_process_changed_builds_on_the_stored_state(
     open_log: OpenLog,
 ) -> None:
     ours, theirs = open_log(), open_log()
-    feature_id = new_feature(ours, new_product(ours), 0)
+    feature_id = ROADMAPS.a_feature(ours, ROADMAPS.a_product(ours), "Feature 0")
     ours.change_priority(feature_id, 1.0, REASON)  # now cached here, at version 2
 
     theirs.add_requirement(feature_id, "Export as CSV", [], REASON)  # version 3, R1
@@ -51,7 +52,7 @@ def test_a_refusal_on_cached_state_is_checked_again_on_the_stored_state(
     open_log: OpenLog,
 ) -> None:
     ours, theirs = open_log(), open_log()
-    feature_id = new_feature(ours, new_product(ours), 0)
+    feature_id = ROADMAPS.a_feature(ours, ROADMAPS.a_product(ours), "Feature 0")
     ours.change_priority(feature_id, 7.0, REASON)  # cached here at priority 7
     theirs.change_priority(feature_id, 5.0, REASON)
 
@@ -65,7 +66,7 @@ def test_the_expected_version_is_checked_against_the_store_not_the_cache(
     open_log: OpenLog,
 ) -> None:
     ours, theirs = open_log(), open_log()
-    feature_id = new_feature(ours, new_product(ours), 0)
+    feature_id = ROADMAPS.a_feature(ours, ROADMAPS.a_product(ours), "Feature 0")
     ours.change_priority(feature_id, 1.0, REASON)  # cached here at version 2
     theirs.change_priority(feature_id, 2.0, REASON)  # version 3
 
@@ -80,7 +81,7 @@ def test_the_expected_version_is_checked_against_the_store_not_the_cache(
 
 def test_a_refused_command_leaves_nothing_behind_in_the_cache(open_log: OpenLog) -> None:
     app = open_log()
-    feature_id = new_feature(app, new_product(app), 0)
+    feature_id = ROADMAPS.a_feature(app, ROADMAPS.a_product(app), "Feature 0")
     app.change_priority(feature_id, 5.0, REASON)
 
     with pytest.raises(InvalidCommand):
@@ -97,12 +98,13 @@ def test_in_a_large_batch_a_conflict_fails_alone_and_every_other_command_gets_it
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
-    contested = new_feature(app, product_id, 0)
+    product_id = ROADMAPS.a_product(app)
+    contested = ROADMAPS.a_feature(app, product_id, "Feature 0")
     first, second = app.get_feature(contested), app.get_feature(contested)
     first.change_priority(1.0, REASON)
     second.change_priority(2.0, REASON)  # the same version as ``first``
-    others = [app.get_feature(new_feature(app, product_id, k)) for k in range(1, 7)]
+    others = [app.get_feature(ROADMAPS.a_feature(app, product_id, f"Feature {k}"))
+              for k in range(1, 7)]
     for k, other in enumerate(others):
         other.change_priority(float(k + 10), REASON)
     saves = {"first": [first], **{f"o{k}": [o] for k, o in enumerate(others[:3])},

@@ -11,25 +11,15 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from domain.feature import Feature
-from domain.reasons import Reason
 from services.commands.application import DecisionLog
 from services.store.group_commit import GroupCommitRecorder
 from services.store.outcome import Outcome
 from tests.group_commit.conftest import OpenLog
+from tests.support.builders import ROADMAPS, by
 
-REASON = Reason(actor="pm@example.com", rationale="Customers asked for it.")
+REASON = by("pm@example.com", "Customers asked for it.")
 THREADS = 16
 COMMANDS_PER_THREAD = 25
-
-
-def new_product(app: DecisionLog) -> UUID:
-    return app.create_product(name="Roadmaps", vision="Clear plans.", value_proposition="Focus.",
-                              target_customers="Product teams.", owner="pm", actor="pm").id
-
-
-def new_feature(app: DecisionLog, product_id: UUID, n: int) -> UUID:
-    return app.propose_feature(product_id, actor="pm", title=f"Feature {n}", problem="Slow.",
-                               business_value="Time.", benefit="Faster.").id
 
 
 def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -69,8 +59,8 @@ def test_many_threads_committing_at_once_all_succeed_with_their_own_positions(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
-    features = [new_feature(app, product_id, k) for k in range(THREADS)]
+    product_id = ROADMAPS.a_product(app)
+    features = [ROADMAPS.a_feature(app, product_id, f"Feature {k}") for k in range(THREADS)]
     first = app.event_count() + 1
 
     def work(k: int) -> list[Outcome]:
@@ -90,10 +80,10 @@ def test_a_command_touching_two_entities_gets_both_events_committed_together(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
+    product_id = ROADMAPS.a_product(app)
     release_id = app.plan_release(product_id, actor="pm", name="1.0",
                                   target_date=date(2030, 1, 1)).id
-    features = [new_feature(app, product_id, k) for k in range(THREADS)]
+    features = [ROADMAPS.a_feature(app, product_id, f"Feature {k}") for k in range(THREADS)]
 
     outcomes = in_threads(THREADS, lambda k: app.schedule_feature(features[k], release_id, REASON))
 
@@ -114,7 +104,7 @@ def save_in_one_batch(app: DecisionLog, product_id: UUID,
     """
     recorder = app.recorder
     assert isinstance(recorder, GroupCommitRecorder)
-    leader = app.get_feature(new_feature(app, product_id, 99))
+    leader = app.get_feature(ROADMAPS.a_feature(app, product_id, "Feature 99"))
     leader.change_priority(9.0, REASON)
     pool = recorder.datastore.pool
     writer = pool.get_connection(is_writer=True)
@@ -145,8 +135,8 @@ def test_a_conflicting_save_in_a_batch_fails_alone_and_the_others_commit(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
-    contested, bystander = (new_feature(app, product_id, k) for k in range(2))
+    product_id = ROADMAPS.a_product(app)
+    contested, bystander = (ROADMAPS.a_feature(app, product_id, f"Feature {k}") for k in range(2))
     first, second = app.get_feature(contested), app.get_feature(contested)
     first.change_priority(1.0, REASON)
     second.change_priority(2.0, REASON)  # the same version as ``first``: a conflict
@@ -167,8 +157,9 @@ def test_a_conflict_on_the_second_event_of_a_command_takes_back_its_first(
     open_log: OpenLog,
 ) -> None:
     app = open_log()
-    product_id = new_product(app)
-    fresh_id, contested_id, bystander_id = (new_feature(app, product_id, k) for k in range(3))
+    product_id = ROADMAPS.a_product(app)
+    fresh_id, contested_id, bystander_id = (ROADMAPS.a_feature(app, product_id, f"Feature {k}")
+                                            for k in range(3))
     fresh, winner, loser = (app.get_feature(fresh_id), app.get_feature(contested_id),
                             app.get_feature(contested_id))
     winner.change_priority(1.0, REASON)
@@ -190,7 +181,7 @@ def test_a_conflict_on_the_second_event_of_a_command_takes_back_its_first(
 
 def test_a_lost_race_is_still_retried_on_fresh_state(open_log: OpenLog) -> None:
     app = open_log()
-    feature_id = new_feature(app, new_product(app), 0)
+    feature_id = ROADMAPS.a_feature(app, ROADMAPS.a_product(app), "Feature 0")
 
     outcomes = in_threads(THREADS, lambda k: app.change_priority(feature_id, float(k + 1),
                                                                  REASON))
@@ -205,8 +196,8 @@ def test_a_stale_expected_version_fails_alone_with_a_version_conflict(
     from services.store.errors import VersionConflict
 
     app = open_log()
-    product_id = new_product(app)
-    features = [new_feature(app, product_id, k) for k in range(THREADS)]
+    product_id = ROADMAPS.a_product(app)
+    features = [ROADMAPS.a_feature(app, product_id, f"Feature {k}") for k in range(THREADS)]
 
     def work(k: int) -> Outcome:
         return app.change_priority(features[k % 2 if k < 4 else k], float(k + 1), REASON,
@@ -221,8 +212,8 @@ def test_a_stale_expected_version_fails_alone_with_a_version_conflict(
 
 def test_acknowledged_commands_are_on_disk_for_the_next_process(open_log: OpenLog) -> None:
     app = open_log()
-    product_id = new_product(app)
-    features = [new_feature(app, product_id, k) for k in range(THREADS)]
+    product_id = ROADMAPS.a_product(app)
+    features = [ROADMAPS.a_feature(app, product_id, f"Feature {k}") for k in range(THREADS)]
     in_threads(THREADS, lambda k: [app.change_priority(features[k], float(n + 1), REASON)
                                    for n in range(COMMANDS_PER_THREAD)])
     expected = app.event_count()
@@ -242,7 +233,7 @@ def test_a_single_command_needs_no_company_to_commit(tmp_path: Any, group_commit
     app = build_application(Settings(data_dir=tmp_path,
                                      store=StoreSettings(group_commit=group_commit)))
     try:
-        assert new_product(app) and app.event_count() == 1
+        assert ROADMAPS.a_product(app) and app.event_count() == 1
     finally:
         app.close()
 
@@ -257,8 +248,8 @@ def test_batches_that_wait_to_fill_still_give_every_command_its_own_position(
     app = build_application(Settings(data_dir=tmp_path, store=store))
     try:
         assert isinstance(app.recorder, GroupCommitRecorder) and app.recorder.saves.max_batch == 4
-        product_id = new_product(app)
-        features = [new_feature(app, product_id, k) for k in range(THREADS)]
+        product_id = ROADMAPS.a_product(app)
+        features = [ROADMAPS.a_feature(app, product_id, f"Feature {k}") for k in range(THREADS)]
 
         outcomes = in_threads(THREADS, lambda k: app.change_priority(features[k], 1.0, REASON))
 

@@ -1,4 +1,5 @@
-"""Helpers for the Kafka tests: write a roadmap's history, read topics back, check what was read."""
+"""Helpers for the Kafka tests: write a roadmap's history (of
+:data:`tests.support.builders.ATLAS`), read topics back, check what was read."""
 
 import json
 import time
@@ -15,72 +16,57 @@ from kafka import KafkaConsumer, TopicPartition
 from contract import generate
 from contract.changes import Change, change_from_event
 from contract.topics import ROADMAP_CHANGES
-from domain.reasons import Reason
 from services.commands.application import DecisionLog
+from tests.support.builders import ACTOR, ATLAS, because
 
-ACTOR = "pat@example.com"
-
-
-def because(rationale: str = "Customer interviews.", *evidence: str) -> Reason:
-    return Reason(actor=ACTOR, rationale=rationale, evidence=evidence or ("https://wiki/x",))
+#: The evidence of every reason here that names none of its own.
+WIKI = "https://wiki/x"
+#: The reason for a change, where a test gives none.
+INTERVIEWS = because("Customer interviews.", WIKI)
 
 
 # Writing
 
 
-def new_product(app: DecisionLog, name: str = "Atlas") -> Any:
-    return app.create_product(actor=ACTOR, name=name, vision="Plan in the open.",
-                              value_proposition="Every decision explained.",
-                              target_customers="Product teams", owner="Pat").id
-
-
-def new_feature(app: DecisionLog, product_id: Any, title: str, priority: float = 1.0) -> Any:
-    return app.propose_feature(
-        product_id, actor=ACTOR, title=title, problem=f"{title} is missing.",
-        business_value="Retention", benefit=f"You get {title}.", priority=priority,
-        requirements=[{"text": "It works", "acceptance_criteria": ["a test passes"]}],
-    ).id
-
-
 def roadmap_history(app: DecisionLog, name: str = "Atlas") -> Any:
     """A product whose history holds every kind of change; returns the product id."""
-    r = because
-    product = new_product(app, name)
-    app.revise_vision(product, "Plan in the open, together.", r("Board review."))
-    app.revise_strategy(product, "Land and expand.", r("Sales feedback."))
+    product = ATLAS.a_product(app, name)
+    app.revise_vision(product, "Plan in the open, together.", because("Board review.", WIKI))
+    app.revise_strategy(product, "Land and expand.", because("Sales feedback.", WIKI))
     q1 = app.plan_release(product, actor=ACTOR, name="Q1", target_date=date(2027, 3, 31)).id
     q2 = app.plan_release(product, actor=ACTOR, name="Q2", target_date=date(2027, 6, 30)).id
     q3 = app.plan_release(product, actor=ACTOR, name="Q3", target_date=date(2027, 9, 30),
                           theme="Scale").id
-    search = new_feature(app, product, "Search", 5)
-    export = new_feature(app, product, "Export", 3)
-    sso = new_feature(app, product, "SSO", 8)
+    search = ATLAS.a_feature(app, product, "Search", 5)
+    export = ATLAS.a_feature(app, product, "Export", 3)
+    sso = ATLAS.a_feature(app, product, "SSO", 8)
     for status in ("accepted", "in_progress", "done"):
-        app.change_feature_status(search, status, r(f"Search is {status}."))
-    app.change_feature_status(export, "accepted", r())
-    app.schedule_feature(search, q1, r("Top priority."))
-    app.schedule_feature(export, q1, r("Fits Q1."))
-    app.schedule_feature(export, q2, r("Q1 is full.", "https://jira/EXP-1"))  # moved
-    app.schedule_feature(sso, q3, r("Enterprise deal."))
-    app.unschedule_feature(sso, r("Deal slipped."))
-    app.change_priority(export, 4, r("More requests."))
-    app.revise_feature(export, r("Clearer title."), title="CSV export")
-    app.add_requirement(export, "Excel opens it", ["UTF-8 BOM"], r())
-    app.revise_requirement(export, "R2", "Excel opens it cleanly", ["UTF-8 BOM", "CRLF"], r())
-    app.remove_requirement(export, "R1", r("Covered by R2."))
-    app.change_target_date(q1, date(2027, 4, 15), r("Slip: hiring."))
-    app.change_target_date(q2, date(2027, 6, 1), r("Pull in: less scope."))
-    app.ship_release(q1, date(2027, 4, 14), r("Shipped!"))
-    app.cancel_release(q2, r("Folded into Q3."))
+        app.change_feature_status(search, status, because(f"Search is {status}.", WIKI))
+    app.change_feature_status(export, "accepted", INTERVIEWS)
+    app.schedule_feature(search, q1, because("Top priority.", WIKI))
+    app.schedule_feature(export, q1, because("Fits Q1.", WIKI))
+    app.schedule_feature(export, q2, because("Q1 is full.", "https://jira/EXP-1"))  # moved
+    app.schedule_feature(sso, q3, because("Enterprise deal.", WIKI))
+    app.unschedule_feature(sso, because("Deal slipped.", WIKI))
+    app.change_priority(export, 4, because("More requests.", WIKI))
+    app.revise_feature(export, because("Clearer title.", WIKI), title="CSV export")
+    app.add_requirement(export, "Excel opens it", ["UTF-8 BOM"], INTERVIEWS)
+    app.revise_requirement(export, "R2", "Excel opens it cleanly", ["UTF-8 BOM", "CRLF"],
+                           INTERVIEWS)
+    app.remove_requirement(export, "R1", because("Covered by R2.", WIKI))
+    app.change_target_date(q1, date(2027, 4, 15), because("Slip: hiring.", WIKI))
+    app.change_target_date(q2, date(2027, 6, 1), because("Pull in: less scope.", WIKI))
+    app.ship_release(q1, date(2027, 4, 14), because("Shipped!", WIKI))
+    app.cancel_release(q2, because("Folded into Q3.", WIKI))
     return product
 
 
 def many_changes(app: DecisionLog, count: int, features: int = 20) -> list[Any]:
     """A product with ``features`` features and ``count`` priority changes spread over them."""
-    product = new_product(app, "Bulk")
-    ids = [new_feature(app, product, f"F{i}") for i in range(features)]
+    product = ATLAS.a_product(app, "Bulk")
+    ids = [ATLAS.a_feature(app, product, f"F{i}") for i in range(features)]
     for n in range(count):
-        app.change_priority(ids[n % features], float(n + 10), because("Re-ranked."))
+        app.change_priority(ids[n % features], float(n + 10), because("Re-ranked.", WIKI))
     return ids
 
 

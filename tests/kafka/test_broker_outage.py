@@ -13,15 +13,13 @@ from services.streaming.kafka_io import ProducerOptions
 from services.streaming.relay import Relay, RelayOptions
 from tests.kafka.conftest import Broker
 from tests.kafka.streams import (
-    ACTOR,
+    INTERVIEWS,
     assert_per_key_order,
-    because,
-    new_feature,
-    new_product,
     read_topics,
     stored_changes,
     wait_until,
 )
+from tests.support.builders import ACTOR, ATLAS
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -36,8 +34,8 @@ def test_writes_succeed_while_the_broker_is_down_and_the_relay_catches_up_after(
         caplog: pytest.LogCaptureFixture) -> None:
     if not broker.restartable:
         pytest.skip("needs KAFKA_RUN_DIR to stop and start the broker")
-    product = new_product(app)
-    features = [new_feature(app, product, f"F{i}") for i in range(10)]
+    product = ATLAS.a_product(app)
+    features = [ATLAS.a_feature(app, product, f"F{i}") for i in range(10)]
     relay = Relay(app, settings.kafka, positions_for(settings), IMPATIENT)
     relay.start()
     try:
@@ -47,10 +45,10 @@ def test_writes_succeed_while_the_broker_is_down_and_the_relay_catches_up_after(
         broker.stop()
         try:
             for n in range(300):  # every command succeeds: none of them touches Kafka
-                app.change_priority(features[n % 10], float(n + 2), because())
+                app.change_priority(features[n % 10], float(n + 2), INTERVIEWS)
             release = app.plan_release(product, actor=ACTOR, name="R",
                                        target_date=date(2027, 1, 1)).id
-            app.schedule_feature(features[0], release, because())
+            app.schedule_feature(features[0], release, INTERVIEWS)
             wait_until(lambda: "Kafka unreachable at" in caplog.text, 30, "the warning")
         finally:
             broker.start()

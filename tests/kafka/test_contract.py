@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import ValidationError
 
 from contract import generate
 from contract.changes import CHANGE_TYPES
@@ -19,8 +20,9 @@ from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangeTargetDate, MoveFeature
 from services.runtime.bootstrap import build_application
 from services.runtime.settings import Settings
-from tests.decisions.scenario import KIM, PAT, a_roadmap, by
-from tests.kafka.streams import Record, assert_valid, because, roadmap_history, stored_changes
+from tests.decisions.scenario import KIM, PAT, a_roadmap
+from tests.kafka.streams import WIKI, Record, assert_valid, roadmap_history, stored_changes
+from tests.support.builders import because, by
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def decision_history(app: DecisionLog) -> None:
 
 def test_every_message_of_a_full_roadmap_history_matches_its_schemas(store: DecisionLog) -> None:
     product = roadmap_history(store)
-    store.retire_product(product, because("Sunset."))
+    store.retire_product(product, because("Sunset.", WIKI))
     decision_history(store)
     checked: set[str] = set()
     for change in stored_changes(store):
@@ -113,5 +115,5 @@ def test_a_schema_refuses_a_message_that_breaks_the_contract(store: DecisionLog)
     value = json.loads(message.value)
     del value["data"]["release_id"]
     headers = {k: v.decode() for k, v in message.headers}
-    with pytest.raises(Exception, match="release_id"):
+    with pytest.raises(ValidationError, match="release_id"):
         assert_valid(Record(message.topic, 0, 0, message.key.decode(), headers, value))

@@ -19,25 +19,26 @@ from contract.cloudevents import (
 from contract.roadmap_changes import roadmap_change_from
 from services.runtime.bootstrap import build_application
 from services.runtime.settings import Settings
-from tests.kafka.streams import ACTOR, because, new_feature, new_product, stored_changes
+from tests.kafka.streams import INTERVIEWS, WIKI, stored_changes
+from tests.support.builders import ACTOR, ATLAS, because
 
 
 @pytest.fixture
 def changes(tmp_path: Path) -> dict[str, list[Change]]:
     """The changes of a small history, by public type."""
     app = build_application(Settings(data_dir=tmp_path))
-    product = new_product(app)
+    product = ATLAS.a_product(app)
     q1 = app.plan_release(product, actor=ACTOR, name="Q1", target_date=date(2027, 3, 1)).id
     q2 = app.plan_release(product, actor=ACTOR, name="Q2", target_date=date(2027, 6, 1)).id
-    feature = new_feature(app, product, "Search")
-    app.schedule_feature(feature, q1, because("First."))
-    app.schedule_feature(feature, q2, because("Moved."))
-    app.unschedule_feature(feature, because("Backlog."))
-    app.change_feature_status(feature, "accepted", because())
-    app.change_target_date(q1, date(2027, 3, 11), because("Slip."))
-    app.change_target_date(q2, date(2027, 5, 30), because("Pull in."))
-    app.ship_release(q1, date(2027, 3, 10), because())
-    app.cancel_release(q2, because())
+    feature = ATLAS.a_feature(app, product, "Search")
+    app.schedule_feature(feature, q1, because("First.", WIKI))
+    app.schedule_feature(feature, q2, because("Moved.", WIKI))
+    app.unschedule_feature(feature, because("Backlog.", WIKI))
+    app.change_feature_status(feature, "accepted", INTERVIEWS)
+    app.change_target_date(q1, date(2027, 3, 11), because("Slip.", WIKI))
+    app.change_target_date(q2, date(2027, 5, 30), because("Pull in.", WIKI))
+    app.ship_release(q1, date(2027, 3, 10), INTERVIEWS)
+    app.cancel_release(q2, INTERVIEWS)
     result: dict[str, list[Change]] = {}
     for change in stored_changes(app):
         result.setdefault(change.type, []).append(change)

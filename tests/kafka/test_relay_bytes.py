@@ -32,8 +32,9 @@ from services.commands.change_requests import ChangeTargetDate, MoveFeature
 from services.runtime.bootstrap import positions_for
 from services.runtime.settings import Settings
 from services.streaming.relay import Relay, RelayOptions
-from tests.decisions.scenario import KIM, PAT, a_roadmap, by, feature
+from tests.decisions.scenario import KIM, PAT, a_roadmap
 from tests.kafka.streams import many_changes, roadmap_history, stored_changes
+from tests.support.builders import KNOW_WHY, by
 
 Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
 
@@ -90,7 +91,7 @@ def test_the_relay_publishes_exactly_the_reference_bytes(app: DecisionLog, setti
     roadmap_history(app, 'Atlas ünïcode ☃ "quoted" \\ back')
     many_changes(app, 40, features=4)
     road = a_roadmap(app)
-    search = feature(app, road.product, "Search")
+    search = KNOW_WHY.a_feature(app, road.product, "Search")
     app.schedule_feature(search, road.r1, by(PAT))
     app.score_priority(road.csv, "rice", {"reach": 1000, "impact": 1, "confidence": 0.5,
                                           "effort": 0.3}, by(PAT, "Scoring ✓."))

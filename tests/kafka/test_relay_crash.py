@@ -15,8 +15,8 @@ from services.runtime.settings import Settings
 from services.streaming.relay import RelayPositions
 from tests.kafka.conftest import REPO, Broker
 from tests.kafka.streams import (
+    INTERVIEWS,
     assert_per_key_order,
-    because,
     many_changes,
     read_topics,
     stored_changes,
@@ -45,7 +45,7 @@ def test_a_relay_killed_mid_stream_republishes_at_most_its_last_batch_and_loses_
     features = many_changes(app, 3000, features=200)
     positions = RelayPositions(settings.events_path)
     more = threading.Thread(
-        target=lambda: [app.change_priority(features[n % 200], float(10_000 + n), because())
+        target=lambda: [app.change_priority(features[n % 200], float(10_000 + n), INTERVIEWS)
                         for n in range(1000)])
     log = tmp_path / "relay.log"
 

@@ -1,6 +1,7 @@
 """Projections on real SQLite files: the event store and the views in the test's folder."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,7 @@ from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
 from services.runtime.settings import Settings
-from tests.projections.scenario import Clock
-from tests.support.clock import stamping_with
+from tests.support.clock import JAN_5_2026, SimulatedClock, stamping_with
 from tests.support.stores import open_log, open_views
 
 
@@ -20,13 +20,13 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def clock() -> Iterator[Clock]:
-    """Events are stamped by a clock the test controls."""
-    yield from stamping_with(Clock())
+def clock() -> Iterator[SimulatedClock]:
+    """Events are stamped by a clock the test controls: each reading is one second later."""
+    yield from stamping_with(SimulatedClock(JAN_5_2026, step=timedelta(seconds=1)))
 
 
 @pytest.fixture
-def log(settings: Settings, clock: Clock) -> Iterator[DecisionLog]:
+def log(settings: Settings, clock: SimulatedClock) -> Iterator[DecisionLog]:
     yield from open_log(settings)
 
 

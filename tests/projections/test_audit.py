@@ -5,7 +5,9 @@ from datetime import timedelta
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
-from tests.projections.scenario import START, Clock, a_feature, a_product, because, roadmap_story
+from tests.projections.scenario import roadmap_story
+from tests.support.builders import BOOKS, by
+from tests.support.clock import JAN_5_2026, SimulatedClock
 
 
 def test_a_move_records_who_when_the_old_and_new_release_and_why(
@@ -62,9 +64,9 @@ def test_every_item_has_the_agreed_fields(
 
 def test_a_rename_reads_with_the_old_title_and_later_changes_with_the_new_one(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    feature = a_feature(log, a_product(log), "Export")
-    log.revise_feature(feature, because("Clearer"), title="CSV export")
-    log.change_priority(feature, 4, because("Asked for often"))
+    feature = BOOKS.a_feature(log, BOOKS.a_product(log), "Export")
+    log.revise_feature(feature, by("alice", "Clearer"), title="CSV export")
+    log.change_priority(feature, 4, by("alice", "Asked for often"))
     catchup.run_until_caught_up()
 
     summaries = [item["summary"] for item in views.history(feature)]
@@ -77,12 +79,12 @@ def test_a_rename_reads_with_the_old_title_and_later_changes_with_the_new_one(
 
 
 def test_the_audit_filters_by_product_actor_type_and_time(
-        log: DecisionLog, views: Views, catchup: StoreCatchUp, clock: Clock) -> None:
+        log: DecisionLog, views: Views, catchup: StoreCatchUp, clock: SimulatedClock) -> None:
     story = roadmap_story(log)
     clock.jump(days=1)
     middle = clock.now
-    other = a_product(log, "Other")
-    a_feature(log, other, "Elsewhere")
+    other = BOOKS.a_product(log, "Other")
+    BOOKS.a_feature(log, other, "Elsewhere")
     catchup.run_until_caught_up()
 
     by_product = views.audit(product_id=other)["items"]
@@ -116,11 +118,11 @@ def test_pages_follow_each_other_without_gaps_or_overlaps(
 
 
 def test_an_entity_history_is_oldest_first_and_can_stop_at_an_instant(
-        log: DecisionLog, views: Views, catchup: StoreCatchUp, clock: Clock) -> None:
-    feature = a_feature(log, a_product(log), "Export")
-    log.change_feature_status(feature, "accepted", because("Fits the strategy"))
+        log: DecisionLog, views: Views, catchup: StoreCatchUp, clock: SimulatedClock) -> None:
+    feature = BOOKS.a_feature(log, BOOKS.a_product(log), "Export")
+    log.change_feature_status(feature, "accepted", by("alice", "Fits the strategy"))
     then = clock.jump(days=2)
-    log.change_feature_status(feature, "in_progress", because("Sprint 4"))
+    log.change_feature_status(feature, "in_progress", by("alice", "Sprint 4"))
     catchup.run_until_caught_up()
 
     history = views.history(feature)
@@ -134,11 +136,11 @@ def test_an_entity_history_is_oldest_first_and_can_stop_at_an_instant(
 def test_a_product_history_holds_the_product_its_features_and_its_releases(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
     story = roadmap_story(log)
-    a_product(log, "Unrelated")
+    BOOKS.a_product(log, "Unrelated")
     catchup.run_until_caught_up()
 
     history = views.product_history(story.product)
-    as_of_start = views.product_history(story.product, as_of=START + timedelta(seconds=1))
+    as_of_start = views.product_history(story.product, as_of=JAN_5_2026 + timedelta(seconds=1))
 
     entities = {i["entity_id"] for i in history}
     assert entities == {str(story.product), *map(str, story.releases.values()),

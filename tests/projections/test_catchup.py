@@ -14,7 +14,7 @@ from projections.views import Views
 from services.commands.application import DecisionLog
 from services.runtime.bootstrap import build_application
 from services.runtime.settings import Settings
-from tests.projections.scenario import a_feature, a_product
+from tests.support.builders import BOOKS
 
 WAIT_S = 10.0  # generous: only reached when something is broken
 
@@ -23,7 +23,7 @@ def test_a_write_is_projected_after_notify_and_wait_for_says_so(
         log: DecisionLog, views: Views) -> None:
     catchup = StoreCatchUp(log, views, poll_interval=3600)  # only notify() can wake it in time
     catchup.start()
-    product = a_product(log)
+    product = BOOKS.a_product(log)
     position = a_feature_position(log, product)
     catchup.notify()
 
@@ -47,7 +47,7 @@ def test_writes_by_another_process_are_picked_up_without_notify(
     other = build_application(settings)  # as another process would open the same store
     catchup.start()
     try:
-        product = a_product(other, "Written elsewhere")
+        product = BOOKS.a_product(other, "Written elsewhere")
         position = a_feature_position(other, product)
     finally:
         other.close()
@@ -59,9 +59,9 @@ def test_writes_by_another_process_are_picked_up_without_notify(
 
 
 def test_run_until_caught_up_crosses_many_batches(log: DecisionLog, views: Views) -> None:
-    product = a_product(log)
+    product = BOOKS.a_product(log)
     for number in range(12):
-        a_feature(log, product, f"F{number}")
+        BOOKS.a_feature(log, product, f"F{number}")
 
     position = StoreCatchUp(log, views, batch_size=5).run_until_caught_up()
 
@@ -109,10 +109,12 @@ def test_stop_ends_the_thread(log: DecisionLog, views: Views) -> None:
 
 
 def a_product_position(log: DecisionLog) -> int:
-    return log.create_product(actor="a", name="P", vision="v", value_proposition="v",
-                              target_customers="c", owner="o").position
+    """A new product; the position of its creation."""
+    BOOKS.a_product(log, "P")
+    return log.event_count()
 
 
 def a_feature_position(log: DecisionLog, product: UUID) -> int:
-    return log.propose_feature(product, actor="a", title="T", problem="p",
-                               business_value="b", benefit="b").position
+    """A new feature; the position of its proposal."""
+    BOOKS.a_feature(log, product, "T")
+    return log.event_count()

@@ -11,7 +11,8 @@ from uuid import UUID
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
-from tests.projections.scenario import Clock, a_product, a_release, because
+from tests.support.builders import BOOKS, by
+from tests.support.clock import SimulatedClock
 
 
 def release_dates(views: Views, product_id: UUID, **as_of: datetime) -> list[str]:
@@ -21,13 +22,13 @@ def release_dates(views: Views, product_id: UUID, **as_of: datetime) -> list[str
 
 
 def test_a_change_stamped_before_its_predecessor_still_leaves_one_version_at_every_instant(
-    log: DecisionLog, views: Views, catchup: StoreCatchUp, clock: Clock
+    log: DecisionLog, views: Views, catchup: StoreCatchUp, clock: SimulatedClock
 ) -> None:
-    product_id = a_product(log)
-    release_id = a_release(log, product_id, "1.0", date(2027, 3, 1))
+    product_id = BOOKS.a_product(log)
+    release_id = BOOKS.a_release(log, product_id, "1.0", date(2027, 3, 1))
     planned_at = clock.now
     clock.now = planned_at - timedelta(minutes=5)  # the next writer's clock is behind
-    log.change_target_date(release_id, date(2027, 3, 15), because("Certification is late."))
+    log.change_target_date(release_id, date(2027, 3, 15), by("alice", "Certification is late."))
     catchup.run_until_caught_up()
 
     assert release_dates(views, product_id) == ["2027-03-15"]

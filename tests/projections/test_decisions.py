@@ -2,38 +2,24 @@
 
 import dataclasses
 from datetime import date
-from uuid import UUID
 
 from contract.changes import event_id
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views, apply_changes
 from services.commands.application import DecisionLog
 from services.commands.change_requests import MoveFeature
-from tests.projections.scenario import (
-    a_feature,
-    a_product,
-    a_release,
-    because,
-    changes_of,
-)
-
-
-def a_decision(log: DecisionLog, product: UUID, title: str) -> UUID:
-    return log.propose_decision(
-        product, actor="dana", title=title, context="Export is late",
-        options=[{"name": "Keep"}, {"name": "Move"}], chosen_option="Move",
-        rationale="Ship 1.0 on time", deciders=["dana"],
-    ).id
+from tests.projections.scenario import changes_of
+from tests.support.builders import BOOKS, by
 
 
 def test_a_change_made_by_a_decision_names_the_decision_and_reads_well(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    product = a_product(log)
-    r1, r2 = (a_release(log, product, name, date(2026, m, 1)) for name, m in [("1.0", 3),
+    product = BOOKS.a_product(log)
+    r1, r2 = (BOOKS.a_release(log, product, name, date(2026, m, 1)) for name, m in [("1.0", 3),
                                                                               ("1.1", 6)])
-    export = a_feature(log, product, "Export")
-    log.schedule_feature(export, r1, because("Customers asked"))
-    decision = a_decision(log, product, "Move Export to 1.1")
+    export = BOOKS.a_feature(log, product, "Export")
+    log.schedule_feature(export, r1, by("alice", "Customers asked"))
+    decision = BOOKS.a_decision(log, product, "Move Export to 1.1")
     log.accept_decision(decision, [MoveFeature(export, r2)], actor="dana")
     catchup.run_until_caught_up()
 
@@ -52,10 +38,10 @@ def test_a_change_made_by_a_decision_names_the_decision_and_reads_well(
 
 def test_a_reversal_names_the_decision_it_reverses(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    product = a_product(log)
-    decision = a_decision(log, product, "Drop dark mode")
+    product = BOOKS.a_product(log)
+    decision = BOOKS.a_decision(log, product, "Drop dark mode")
     log.accept_decision(decision, [], actor="dana")
-    reversal = log.reverse_decision(decision, because("Customers complained"))
+    reversal = log.reverse_decision(decision, by("alice", "Customers complained"))
     catchup.run_until_caught_up()
 
     last = views.history(decision)[-1]
@@ -67,11 +53,11 @@ def test_a_reversal_names_the_decision_it_reverses(
 
 def test_a_scored_priority_reorders_the_backlog_and_records_its_formula(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    product = a_product(log)
-    a_feature(log, product, "Import", 3)
-    export = a_feature(log, product, "Export", 1)
+    product = BOOKS.a_product(log)
+    BOOKS.a_feature(log, product, "Import", 3)
+    export = BOOKS.a_feature(log, product, "Export", 1)
     log.score_priority(export, "rice", {"reach": 1000, "impact": 2, "confidence": 0.8,
-                                        "effort": 4}, because("Scored in planning"))
+                                        "effort": 4}, by("alice", "Scored in planning"))
     catchup.run_until_caught_up()
 
     roadmap = views.roadmap(product)
@@ -85,7 +71,7 @@ def test_a_scored_priority_reorders_the_backlog_and_records_its_formula(
 
 def test_a_change_type_the_views_do_not_know_is_audited_and_leaves_the_roadmap_alone(
         log: DecisionLog, views: Views) -> None:
-    product = a_product(log)
+    product = BOOKS.a_product(log)
     changes = changes_of(log)
     novel = dataclasses.replace(
         changes[0], type="product.renamed", entity_version=2, event_id="novel",

@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID, uuid4, uuid5
+from uuid import uuid4, uuid5
 
 import pytest
 
@@ -19,34 +19,26 @@ from projections.intervals import instant
 from services.commands.application import DecisionLog
 from services.commands.change_requests import MoveFeature
 from tests.kafka.streams import roadmap_history
-from tests.projections.scenario import a_feature, a_release, because
-
-
-def a_decision(log: DecisionLog, product: UUID, title: str, **more: Any) -> UUID:
-    return log.propose_decision(
-        product, actor="dana", title=title, context="Export is late",
-        options=[{"name": "Keep"}, {"name": "Move"}], chosen_option="Move",
-        rationale="Ship 1.0 on time", deciders=["dana"], **more,
-    ).id
+from tests.support.builders import BOOKS, by
 
 
 def every_change_type(log: DecisionLog) -> None:
     product = roadmap_history(log)
-    r1 = a_release(log, product, "4.0", date(2028, 1, 1))
-    r2 = a_release(log, product, "4.1", date(2028, 2, 1))
-    export = a_feature(log, product, "Bulk export", 2)
-    log.schedule_feature(export, r1, because("Customers asked"))
+    r1 = BOOKS.a_release(log, product, "4.0", date(2028, 1, 1))
+    r2 = BOOKS.a_release(log, product, "4.1", date(2028, 2, 1))
+    export = BOOKS.a_feature(log, product, "Bulk export", 2)
+    log.schedule_feature(export, r1, by("alice", "Customers asked"))
     log.score_priority(export, "rice", {"reach": 1000, "impact": 2, "confidence": 0.8,
-                                        "effort": 4}, because("Scored in planning"))
-    first = a_decision(log, product, "Move export")
+                                        "effort": 4}, by("alice", "Scored in planning"))
+    first = BOOKS.a_decision(log, product, "Move export")
     log.accept_decision(first, [MoveFeature(export, r2)], actor="dana")
-    log.reject_decision(a_decision(log, product, "Drop export"), because("No"))
-    replacing = a_decision(log, product, "Move it back", supersedes=first)
+    log.reject_decision(BOOKS.a_decision(log, product, "Drop export"), by("alice", "No"))
+    replacing = BOOKS.a_decision(log, product, "Move it back", supersedes=first)
     log.accept_decision(replacing, [MoveFeature(export, r1)], actor="dana")
-    other = a_decision(log, product, "Drop dark mode")
+    other = BOOKS.a_decision(log, product, "Drop dark mode")
     log.accept_decision(other, [], actor="dana")
-    log.reverse_decision(other, because("Customers complained", "alice", "https://x/1"))
-    log.retire_product(product, because("Sunset."))
+    log.reverse_decision(other, by("alice", "Customers complained", "https://x/1"))
+    log.retire_product(product, by("alice", "Sunset."))
 
 
 def library_change(log: DecisionLog, notification: Any) -> Change | None:

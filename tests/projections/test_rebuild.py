@@ -15,7 +15,8 @@ from projections.feeding.rebuild import RebuildFailed, ViewsInUse, rebuild
 from projections.views import Views
 from services.commands.application import DecisionLog
 from services.runtime.settings import Settings
-from tests.projections.scenario import because, dump, roadmap_story
+from tests.projections.scenario import dump, roadmap_story
+from tests.support.builders import by
 
 
 def test_a_rebuild_from_zero_gives_identical_rows(log: DecisionLog, settings: Settings) -> None:
@@ -84,7 +85,7 @@ def test_a_loader_process_killed_mid_rebuild_fails_it_and_leaves_the_old_views(
     story = roadmap_story(log)
     rebuild(log, settings.views_path)
     before = dump(settings.views_path)
-    log.change_target_date(story.releases["2.0"], date(2026, 12, 1), because("Slipped"))
+    log.change_target_date(story.releases["2.0"], date(2026, 12, 1), by("alice", "Slipped"))
     monkeypatch.setattr(rebuilding, "REBUILD_PAGE", 3)
     loader_pages = rebuilding._share_rows
 

@@ -20,15 +20,10 @@ from projections.feeding.rebuild import rebuild
 from projections.views import Views
 from services.commands.application import DecisionLog
 from services.runtime.settings import Settings, StoreSettings
-from tests.projections.scenario import (
-    Clock,
-    a_feature,
-    a_release,
-    because,
-    changes_of,
-    roadmap_story,
-)
+from tests.projections.scenario import changes_of, roadmap_story
 from tests.projections.test_decode import every_change_type
+from tests.support.builders import BOOKS, by
+from tests.support.clock import SimulatedClock
 from tests.support.stores import open_log
 
 
@@ -59,7 +54,7 @@ def caught_up(log: DecisionLog, path: Path, views: Views | None = None) -> None:
         opened.close()
 
 
-def a_rich_history(log: DecisionLog, clock: Clock) -> None:
+def a_rich_history(log: DecisionLog, clock: SimulatedClock) -> None:
     """Every change type (decisions, reversals and scored priorities included), a roadmap
     that is scheduled, moved, slipped, rejected, shipped and cancelled, stamps with and
     without microseconds, and a writer whose clock is behind."""
@@ -67,17 +62,17 @@ def a_rich_history(log: DecisionLog, clock: Clock) -> None:
     every_change_type(log)
     story = roadmap_story(log)
     clock.step = timedelta(seconds=1)
-    release = a_release(log, story.product, "3.0", date(2027, 1, 1))
-    feature = a_feature(log, story.product, "Offline mode", 4)
-    log.schedule_feature(feature, release, because("Field teams asked"))
+    release = BOOKS.a_release(log, story.product, "3.0", date(2027, 1, 1))
+    feature = BOOKS.a_feature(log, story.product, "Offline mode", 4)
+    log.schedule_feature(feature, release, by("alice", "Field teams asked"))
     clock.now -= timedelta(minutes=5)
-    log.change_target_date(release, date(2027, 2, 1), because("Stamped before its plan"))
+    log.change_target_date(release, date(2027, 2, 1), by("alice", "Stamped before its plan"))
     assert {c.type for c in changes_of(log)} == {t for _, t in CHANGE_TYPES.values()}
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_a_rebuild_writes_every_row_the_catch_up_writes(
-        log: DecisionLog, clock: Clock, tmp_path: Path, workers: int) -> None:
+        log: DecisionLog, clock: SimulatedClock, tmp_path: Path, workers: int) -> None:
     a_rich_history(log, clock)
     caught_up(log, tmp_path / "caught_up.db")
 
@@ -89,14 +84,14 @@ def test_a_rebuild_writes_every_row_the_catch_up_writes(
 
 
 def test_catching_up_after_a_rebuild_carries_on_from_the_rebuilt_position(
-        log: DecisionLog, clock: Clock, tmp_path: Path) -> None:
+        log: DecisionLog, clock: SimulatedClock, tmp_path: Path) -> None:
     a_rich_history(log, clock)
     story = roadmap_story(log)
     rebuild(log, tmp_path / "rebuilt.db")
     # Changes to entities whose rows the rebuild left open, and new entities.
-    log.change_target_date(story.releases["2.0"], date(2026, 10, 1), because("Slipped again"))
-    log.schedule_feature(story.features["Import"], story.releases["2.0"], because("Moved"))
-    a_feature(log, story.product, "Webhooks", 6)
+    log.change_target_date(story.releases["2.0"], date(2026, 10, 1), by("alice", "Slipped again"))
+    log.schedule_feature(story.features["Import"], story.releases["2.0"], by("alice", "Moved"))
+    BOOKS.a_feature(log, story.product, "Webhooks", 6)
 
     rebuilt = Views(tmp_path / "rebuilt.db")
     caught_up(log, tmp_path / "rebuilt.db", rebuilt)
@@ -107,7 +102,7 @@ def test_catching_up_after_a_rebuild_carries_on_from_the_rebuilt_position(
 
 
 def test_a_store_that_is_not_sqlite_is_rebuilt_through_its_notifications(
-        clock: Clock, tmp_path: Path) -> None:
+        clock: SimulatedClock, tmp_path: Path) -> None:
     for log in open_log(Settings(data_dir=tmp_path, store=StoreSettings(kind="memory"))):
         a_rich_history(log, clock)
         caught_up(log, tmp_path / "caught_up.db")

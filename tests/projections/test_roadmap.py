@@ -7,7 +7,8 @@ from uuid import uuid4
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
-from tests.projections.scenario import a_feature, a_product, a_release, because, roadmap_story
+from tests.projections.scenario import roadmap_story
+from tests.support.builders import BOOKS, by
 
 
 def titles(features: list[dict[str, Any]]) -> list[str]:
@@ -76,12 +77,12 @@ def test_now_is_the_earliest_open_release_and_next_the_one_after(
 
 def test_later_holds_the_open_releases_after_next_and_the_wanted_backlog(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    product = a_product(log)
+    product = BOOKS.a_product(log)
     for number in range(4):
-        a_release(log, product, f"R{number}", date(2026, 4 + number, 1))
-    a_feature(log, product, "Wanted")
-    parked = a_feature(log, product, "Parked")
-    log.change_feature_status(parked, "deferred", because("Not this year"))
+        BOOKS.a_release(log, product, f"R{number}", date(2026, 4 + number, 1))
+    BOOKS.a_feature(log, product, "Wanted")
+    parked = BOOKS.a_feature(log, product, "Parked")
+    log.change_feature_status(parked, "deferred", by("alice", "Not this year"))
     catchup.run_until_caught_up()
 
     roadmap = views.roadmap(product)
@@ -95,11 +96,11 @@ def test_later_holds_the_open_releases_after_next_and_the_wanted_backlog(
 
 def test_the_backlog_is_ordered_by_priority_then_title(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    product = a_product(log)
+    product = BOOKS.a_product(log)
     for title, priority in [("b", 1), ("a", 1), ("c", 9), ("d", 0)]:
-        a_feature(log, product, title, priority)
-    raised = a_feature(log, product, "e", 2)
-    log.change_priority(raised, 10, because("Biggest customer asked"))
+        BOOKS.a_feature(log, product, title, priority)
+    raised = BOOKS.a_feature(log, product, "e", 2)
+    log.change_priority(raised, 10, by("alice", "Biggest customer asked"))
     catchup.run_until_caught_up()
 
     roadmap = views.roadmap(product)
@@ -111,9 +112,9 @@ def test_the_backlog_is_ordered_by_priority_then_title(
 
 def test_a_renamed_feature_shows_its_new_title(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    product = a_product(log)
-    feature = a_feature(log, product, "Export")
-    log.revise_feature(feature, because("Clearer"), title="CSV export")
+    product = BOOKS.a_product(log)
+    feature = BOOKS.a_feature(log, product, "Export")
+    log.revise_feature(feature, by("alice", "Clearer"), title="CSV export")
     catchup.run_until_caught_up()
 
     roadmap = views.roadmap(product)
@@ -124,7 +125,7 @@ def test_a_renamed_feature_shows_its_new_title(
 
 def test_an_unknown_product_has_no_roadmap(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    a_product(log)
+    BOOKS.a_product(log)
     catchup.run_until_caught_up()
 
     assert views.roadmap(uuid4()) is None
@@ -132,9 +133,9 @@ def test_an_unknown_product_has_no_roadmap(
 
 def test_products_are_listed_by_name_with_retired_ones_flagged(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
-    zed, abacus = a_product(log, "Zed"), a_product(log, "Abacus")
-    log.retire_product(zed, because("Sunset"))
-    log.revise_vision(abacus, "Counting for everyone", because("Broader market"))
+    zed, abacus = BOOKS.a_product(log, "Zed"), BOOKS.a_product(log, "Abacus")
+    log.retire_product(zed, by("alice", "Sunset"))
+    log.revise_vision(abacus, "Counting for everyone", by("alice", "Broader market"))
     catchup.run_until_caught_up()
 
     products = views.list_products()

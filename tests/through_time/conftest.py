@@ -1,6 +1,7 @@
 """A real decision log and views on SQLite files in the test's folder, on a simulated clock."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,19 +10,20 @@ from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
 from services.runtime.settings import Settings
-from tests.support.clock import stamping_with
+from tests.support.clock import JAN_5_2026, SimulatedClock, stamping_with
 from tests.support.stores import open_log, open_views
-from tests.through_time.scenario import Calendar, History, six_months
+from tests.through_time.scenario import History, six_months
 
 
 @pytest.fixture
-def calendar() -> Iterator[Calendar]:
-    """Events are stamped by a calendar the test turns, month by month."""
-    yield from stamping_with(Calendar())
+def calendar() -> Iterator[SimulatedClock]:
+    """Events are stamped by a calendar the test turns, month by month: each reading is one
+    minute later."""
+    yield from stamping_with(SimulatedClock(JAN_5_2026, step=timedelta(minutes=1)))
 
 
 @pytest.fixture
-def log(tmp_path: Path, calendar: Calendar) -> Iterator[DecisionLog]:
+def log(tmp_path: Path, calendar: SimulatedClock) -> Iterator[DecisionLog]:
     yield from open_log(Settings(data_dir=tmp_path))
 
 
@@ -37,6 +39,6 @@ def catchup(log: DecisionLog, views: Views) -> StoreCatchUp:
 
 @pytest.fixture
 def history(log: DecisionLog, views: Views, catchup: StoreCatchUp,
-            calendar: Calendar) -> History:
+            calendar: SimulatedClock) -> History:
     """The roadmap of 'Ledger' through six simulated months, with its month-end snapshots."""
     return six_months(log, views, catchup, calendar)

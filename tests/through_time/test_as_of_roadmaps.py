@@ -6,16 +6,17 @@ from itertools import pairwise
 import pytest
 
 from projections.intervals import instant
-from tests.through_time.scenario import MONTHS, Calendar, History
+from tests.support.clock import end_of
+from tests.through_time.scenario import MONTHS, YEAR, History
 
 
 @pytest.mark.parametrize("month", MONTHS)
 def test_the_roadmap_as_of_a_month_end_is_the_snapshot_taken_then(
         history: History, month: str) -> None:
-    as_of = history.views.roadmap(history.product, as_of=Calendar.end(month))
+    as_of = history.views.roadmap(history.product, as_of=end_of(month, YEAR))
 
     assert as_of is not None
-    assert as_of["as_of"] == instant(Calendar.end(month))
+    assert as_of["as_of"] == instant(end_of(month, YEAR))
     assert {**as_of, "as_of": None} == history.snapshots[month]
 
 
@@ -27,7 +28,7 @@ def test_every_month_left_a_different_roadmap(history: History) -> None:
 
 def test_the_roadmap_of_february_shows_what_was_planned_then_not_what_happened_later(
         history: History) -> None:
-    february = history.views.roadmap(history.product, as_of=Calendar.end("February"))
+    february = history.views.roadmap(history.product, as_of=end_of("February", YEAR))
 
     assert february is not None
     plan = {r["name"]: (r["target_date"], r["state"], [f["title"] for f in r["features"]])

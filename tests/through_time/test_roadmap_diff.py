@@ -8,14 +8,16 @@ import pytest
 from domain.errors import InvalidCommand
 from projections.diff import InvalidInterval, render_markdown, roadmap_diff
 from projections.feeding.catch_up import StoreCatchUp
-from tests.through_time.scenario import Calendar, History, because
+from tests.support.builders import by
+from tests.support.clock import SimulatedClock, end_of
+from tests.through_time.scenario import YEAR, History
 
 DECISION = "Export waits for the new engine"
 JULY_2 = datetime(2026, 7, 2, 9, 0, tzinfo=UTC)
 
 
 def diff(history: History, since: str, until: str) -> dict[str, Any]:
-    found = roadmap_diff(history.views, history.product, Calendar.end(since), Calendar.end(until))
+    found = roadmap_diff(history.views, history.product, end_of(since, YEAR), end_of(until, YEAR))
     assert found is not None
     return found
 
@@ -149,14 +151,14 @@ def test_a_feature_moved_away_and_back_is_a_step_but_not_a_net_move(history: His
 
 
 def test_a_release_planned_and_slipped_inside_the_interval_counts_from_its_planned_date(
-        history: History, calendar: Calendar, catchup: StoreCatchUp) -> None:
+        history: History, calendar: SimulatedClock, catchup: StoreCatchUp) -> None:
     calendar.now = JULY_2
     history.release("4.0", date(2027, 3, 1))
     history.log.change_target_date(history.releases["4.0"], date(2027, 3, 8),
-                                   because("pat", "Holidays"))
+                                   by("pat", "Holidays"))
     catchup.run_until_caught_up()
 
-    found = roadmap_diff(history.views, history.product, Calendar.end("June"))
+    found = roadmap_diff(history.views, history.product, end_of("June", YEAR))
 
     assert found is not None
     releases = found["net"]["releases"]
@@ -176,7 +178,7 @@ def test_a_quiet_interval_has_no_changes(history: History) -> None:
 
 def test_since_before_the_product_existed_everything_is_added(history: History) -> None:
     found = roadmap_diff(history.views, history.product, datetime(2025, 12, 1, tzinfo=UTC),
-                         Calendar.end("January"))
+                         end_of("January", YEAR))
 
     assert found is not None
     assert [r["name"] for r in found["net"]["releases"]["added"]] == ["1.0", "1.1", "2.0", "Beta"]
@@ -218,13 +220,13 @@ def test_the_markdown_reads_as_a_summary_with_who_when_and_why(history: History)
 
 
 def test_markdown_in_names_and_reasons_is_shown_as_written(
-        history: History, calendar: Calendar, catchup: StoreCatchUp) -> None:
+        history: History, calendar: SimulatedClock, catchup: StoreCatchUp) -> None:
     calendar.now = JULY_2
     history.log.change_priority(history.features["Import"], 7,
-                                because("pat", "See *this* [link](http://x) # now"))
+                                by("pat", "See *this* [link](http://x) # now"))
     catchup.run_until_caught_up()
 
-    found = roadmap_diff(history.views, history.product, Calendar.end("June"), None)
+    found = roadmap_diff(history.views, history.product, end_of("June", YEAR), None)
 
     assert found is not None
     assert r"_Why:_ See \*this\* \[link\](http://x) \# now" in render_markdown(found)
@@ -249,14 +251,14 @@ def test_an_interval_that_is_not_in_the_past_and_forward_is_refused(
 def test_a_refused_interval_is_a_value_error_the_http_layer_answers_with_422(
         history: History) -> None:
     with pytest.raises(InvalidInterval) as refused:
-        roadmap_diff(history.views, history.product, Calendar.end("May"), Calendar.end("May"))
+        roadmap_diff(history.views, history.product, end_of("May", YEAR), end_of("May", YEAR))
 
     assert isinstance(refused.value, ValueError) and isinstance(refused.value, InvalidCommand)
 
 
-def test_the_default_end_of_the_interval_is_now(history: History, calendar: Calendar) -> None:
-    found = roadmap_diff(history.views, history.product, Calendar.end("May"))
+def test_the_default_end_of_the_interval_is_now(history: History, calendar: SimulatedClock) -> None:
+    found = roadmap_diff(history.views, history.product, end_of("May", YEAR))
 
     assert found is not None
-    assert Calendar.end("May") < datetime.fromisoformat(found["until"]) <= calendar.now
+    assert end_of("May", YEAR) < datetime.fromisoformat(found["until"]) <= calendar.now
     assert [c["name"] for c in found["changes"]] == ["Import", "Reports"]

@@ -11,16 +11,8 @@ from typing import Any, TypeAlias
 import pytest
 from eventsourcing.domain import Aggregate
 
-from domain.reasons import Reason
-
 #: Events of any aggregate: tests read their fields by name.
 Event: TypeAlias = Any
-ACTOR = "pat@example.com"
-
-
-def because(rationale: str = "It came up in review.", *evidence: str) -> Reason:
-    """The reason for a change, made by :data:`ACTOR`."""
-    return Reason(actor=ACTOR, rationale=rationale, evidence=evidence)
 
 
 def recorded(aggregate: Any, *commands: Callable[[Any], object]) -> list[Event]:
