@@ -28,6 +28,9 @@ BENCHMARKS = (
     "view_lag",
     "relay_throughput",
     "as_of_reads",
+    "soak",
+    "history_length",
+    "ui_roadmap",
 )
 
 

@@ -119,7 +119,7 @@ class Portfolio:
             feature.change_priority(float(self.rng.randrange(1000)) + roll, REASON)
             return [feature]
         if roll < 0.70:
-            return self._progress(feature)
+            return self._progress(p, feature)
         if roll < 0.85:
             release = self.rng.choice(self.releases[p])
             days = self.rng.choice([-7, -3, 2, 5, 7, 14])
@@ -146,10 +146,15 @@ class Portfolio:
         target.add_feature(feature.id, REASON)
         return [feature, target] if source is None else [feature, source, target]
 
-    def _progress(self, feature: Feature) -> list[DecisionLogAggregate]:
-        """Move along the lifecycle, never to a final status (so the feature keeps moving)."""
+    def _progress(self, p: int, feature: Feature) -> list[DecisionLogAggregate]:
+        """Move along the lifecycle, never to a final status (so the feature keeps moving);
+        deferring takes it out of its release, with the release side too."""
         options = sorted(TRANSITIONS[feature.status] - {REJECTED, SHIPPED})
+        source = next((r for r in self.releases[p] if r.id == feature.release_id), None)
         feature.change_status(self.rng.choice(options), REASON)
+        if source is not None and feature.release_id is None:
+            source.remove_feature(feature.id, REASON)
+            return [feature, source]
         return [feature]
 
 

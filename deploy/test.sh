@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/install.sh
+# The browser test of /docs (tests/api/test_docs_offline.py) drives Debian's chromium through
+# Playwright, which downloads no browser of its own here.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+        && [ "$(id -u)" = 0 ]; then
+    echo "== installing chromium (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy domain services projections contract benchmarks

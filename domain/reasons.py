@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidCommand
+from domain.text import printable_text
 
 MAX_RATIONALE = 4000
 MAX_EVIDENCE_ITEMS = 20
@@ -35,6 +36,7 @@ class Reason:
             raise InvalidCommand(
                 "A change needs a rationale: say why this change is being made."
             )
+        printable_text(self.rationale, "The rationale")
         if len(self.rationale) > MAX_RATIONALE:
             raise InvalidCommand(f"The rationale is longer than {MAX_RATIONALE} characters.")
         if len(self.evidence) > MAX_EVIDENCE_ITEMS:
@@ -45,6 +47,7 @@ class Reason:
                     f"Each evidence item must be a non-empty link or note of at most "
                     f"{MAX_EVIDENCE_LENGTH} characters."
                 )
+            printable_text(item, "An evidence item")
 
     def as_event_fields(self) -> dict[str, Any]:
         """The fields every change event records about its decision context."""

@@ -1,15 +1,21 @@
 """Release: the *when*. A target date that slips or is pulled in, each time with a reason."""
 
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
+from domain import clock
 from domain.base import DecisionLogAggregate
-from domain.errors import RuleViolation
+from domain.errors import InvalidCommand, RuleViolation
 from domain.reasons import Reason
 from domain.text import optional_text, required_text
 
 NAME_MAX = 200
 THEME_MAX = 2000
+
+#: A calendar day begins first at UTC+14 and ends last at UTC-12: a date is "today"
+#: somewhere on Earth from its start at UTC+14 to its end at UTC-12.
+FIRST_ZONE = timedelta(hours=14)
+LAST_ZONE = timedelta(hours=-12)
 
 PLANNED = "planned"
 SHIPPED = "shipped"
@@ -126,9 +132,28 @@ class Release(DecisionLogAggregate):
         self.record(self.FeatureRemoved, reason, feature_id=feature_id)
 
     def ship(self, shipped_on: date, reason: Reason) -> None:
-        """Mark the release shipped on its actual date."""
+        """Mark the release shipped on its actual date: a day that has begun (somewhere on
+        Earth), and not before the day the release was planned."""
         self.ensure_open("ship it")
+        self.ensure_past_ship_date(shipped_on)
         self.record(self.Shipped, reason, shipped_on=shipped_on)
+
+    def ensure_past_ship_date(self, shipped_on: date) -> None:
+        """Refuse a ship date in the future, or before the release was planned."""
+        latest = (clock.now() + FIRST_ZONE).date()
+        if shipped_on > latest:
+            raise InvalidCommand(
+                f"Release '{self.name}' cannot have shipped on {shipped_on.isoformat()}: that "
+                f"day is in the future (the latest date anywhere on Earth is "
+                f"{latest.isoformat()}); record the ship once it has happened."
+            )
+        earliest = (self.created_on + LAST_ZONE).date()
+        if shipped_on < earliest:
+            raise InvalidCommand(
+                f"Release '{self.name}' cannot have shipped on {shipped_on.isoformat()}: it "
+                f"was planned later, on {self.created_on.date().isoformat()} (UTC); a "
+                "release ships on or after the day it was planned."
+            )
 
     def cancel(self, reason: Reason) -> None:
         """Cancel the release; its scope goes back to the backlog (see the application)."""

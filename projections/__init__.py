@@ -12,6 +12,7 @@ catch-up and a Kafka consumer feed the same handlers.
 - ``slips``         which release dates slipped and why, which features kept moving;
 - ``release_notes`` what a shipped release brought its customers;
 - ``decisions``     a product's decisions and where each stood at an instant;
+- ``search``        which entities mention these words, now or in a past change's reason;
 - ``intervals``     entity states with validity intervals: as-of reads, idempotent writes;
 - ``jsontext``      the JSON text the views store;
 - ``feeding/``      what feeds the views: the store catch-up, the Kafka feed, the rebuild.

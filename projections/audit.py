@@ -19,7 +19,7 @@ from typing import Any
 from contract.changes import Change, event_id_text
 from projections.intervals import instant
 from projections.jsontext import dumps
-from projections.summaries import Names, describe
+from projections.summaries import EVER, Names, describe
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -78,21 +78,24 @@ def row(change: Change, at: str | None = None) -> tuple[Any, ...]:
 
 def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,
                entity_id: str | None = None, actor: str | None = None,
-               change_type: str | None = None, since: datetime | None = None,
-               until: datetime | None = None, limit: int = 100,
-               cursor: int | None = None) -> dict[str, Any]:
+               change_type: str | Sequence[str] | None = None,
+               since: datetime | None = None, until: datetime | None = None,
+               limit: int = 100, cursor: int | None = None) -> dict[str, Any]:
     """A page of changes matching every filter given, oldest first.
 
-    ``since`` is inclusive and ``until`` exclusive; ``limit`` is clamped to 1..1000.
+    ``change_type``: one type or several (a change of any of them matches). ``since`` is
+    inclusive and ``until`` exclusive; ``limit`` is clamped to 1..1000.
     """
+    types = (change_type,) if isinstance(change_type, str) else tuple(change_type or ())
     filters = {"product_id = ?": product_id, "entity_id = ?": entity_id, "actor = ?": actor,
-               "type = ?": change_type, "seq > ?": cursor,
+               "seq > ?": cursor,
                "occurred_at >= ?": instant(since) if since else None,
                "occurred_at < ?": instant(until) if until else None}
     given = {condition: value for condition, value in filters.items() if value is not None}
-    where = " AND ".join(given) or "1 = 1"
+    of_types = [f"type IN ({', '.join('?' * len(types))})"] if types else []
+    where = " AND ".join([*given, *of_types]) or "1 = 1"
     size = max(1, min(limit, MAX_LIMIT))
-    found = rows(conn, where, tuple(given.values()), limit=size + 1)
+    found = rows(conn, where, (*given.values(), *types), limit=size + 1)
     page = found[:size]
     more = len(found) > size
     return {"items": _items(conn, page), "next_cursor": page[-1]["seq"] if more else None}
@@ -108,7 +111,65 @@ def read_history(conn: sqlite3.Connection, entity_id: str,
 def read_product_history(conn: sqlite3.Connection, product_id: str,
                          as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every change of a product and of its features and releases, in log order."""
-    return _items(conn, rows(conn, "product_id = ?", (product_id,), as_of=as_of))
+    # The entities named are the product's own: reading each one's rows up to as_of once
+    # reads no more rows than the answer holds (see ``Names``).
+    names = Names(conn, (EVER, instant(as_of) if as_of else None))
+    return _items(conn, rows(conn, "product_id = ?", (product_id,), as_of=as_of), names)
+
+
+def read_history_page(conn: sqlite3.Connection, entity_id: str, as_of: datetime | None = None,
+                      *, limit: int | None = None, cursor: int | None = None,
+                      newest_first: bool = False) -> dict[str, Any]:
+    """A page of one entity's changes (up to ``as_of`` when given), by entity version, oldest
+    or newest first. ``cursor``: the ``entity_version`` of the last item of the page before
+    (``next_cursor``). ``entity_type`` is the entity's kind, None if it had no change by then.
+    A page costs what its items do, whatever the length of the history."""
+    first = rows(conn, "entity_id = ?", (entity_id,), order="entity_version", as_of=as_of,
+                 limit=1)
+    if not first:
+        return {"entity_type": None, "items": [], "next_cursor": None}
+    where = "entity_id = ?"
+    params: tuple[Any, ...] = (entity_id,)
+    if cursor is not None:
+        where, params = f"{where} AND entity_version {'<' if newest_first else '>'} ?", (
+            entity_id, cursor)
+    order = "entity_version DESC" if newest_first else "entity_version"
+    items, more = _paged(conn, where, params, order, as_of, limit)
+    return {"entity_type": first[0]["entity_type"], "items": items,
+            "next_cursor": items[-1]["entity_version"] if more else None}
+
+
+def read_product_history_page(conn: sqlite3.Connection, product_id: str,
+                              as_of: datetime | None = None, *, limit: int | None = None,
+                              cursor: int | None = None,
+                              newest_first: bool = False) -> dict[str, Any]:
+    """A page of :func:`read_product_history`, in log order, oldest or newest first.
+    ``cursor``: the ``position`` of the last item of the page before (``next_cursor``);
+    ``exists``: whether the product had any change by ``as_of``."""
+    exists = bool(rows(conn, "product_id = ?", (product_id,), as_of=as_of, limit=1))
+    where = "product_id = ?"
+    params: tuple[Any, ...] = (product_id,)
+    if cursor is not None:
+        where, params = f"{where} AND seq {'<' if newest_first else '>'} ?", (product_id, cursor)
+    # Whole, it names each entity from its rows up to as_of read once (as
+    # read_product_history); a page looks up each name it shows.
+    whole = Names(conn, (EVER, instant(as_of) if as_of else None)) if limit is None else None
+    items, more = _paged(conn, where, params, "seq DESC" if newest_first else "seq", as_of,
+                         limit, whole)
+    return {"exists": exists, "items": items,
+            "next_cursor": items[-1]["position"] if more else None}
+
+
+def _paged(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], order: str,
+           as_of: datetime | None, limit: int | None,
+           names: Names | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """The described rows of one page (all of them without ``limit``), and whether more
+    follow. By default names are looked up per item: a page reads what it shows."""
+    size = None if limit is None else max(1, min(limit, MAX_LIMIT))
+    found = rows(conn, where, params, order=order, as_of=as_of,
+                 limit=None if size is None else size + 1)
+    page = found if size is None else found[:size]
+    return _items(conn, page, names), size is not None and len(found) > size
 
 
 def count(conn: sqlite3.Connection) -> int:
@@ -132,8 +193,11 @@ def rows(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], *,
             for row in conn.execute(statement, params).fetchall()]
 
 
-def _items(conn: sqlite3.Connection, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    names = Names(conn)
+def _items(conn: sqlite3.Connection, found: list[dict[str, Any]],
+           names: Names | None = None) -> list[dict[str, Any]]:
+    """``found`` described; names are read at each change's instant, by default one
+    indexed lookup each (see ``Names``), so a page costs what its items do."""
+    names = Names(conn) if names is None else names
     return [_item(row, names) for row in found]
 
 

@@ -13,6 +13,13 @@ Two answers, read in one snapshot of the views:
 ``since`` is exclusive and ``until`` inclusive, matching as-of reads (a change stamped
 exactly at ``as_of`` is part of the roadmap as of then): the changes turn the roadmap as
 of ``since`` into the roadmap as of ``until``.
+
+What a diff reads follows the changes in the interval, not the history before it nor the
+size of the product: the steps are one range of the audit's product-and-time index, the
+names they mention are read from the rows of the interval (see
+:class:`projections.summaries.Names`), and the states compared are those of the entities
+changed in the interval (and the releases their features were in), each found by one
+indexed lookup at each instant.
 """
 
 import sqlite3
@@ -24,7 +31,7 @@ from uuid import UUID
 from domain import clock
 from domain.errors import InvalidCommand
 from projections import audit
-from projections.intervals import State, instant, states
+from projections.intervals import EntityTable, State, instant, states
 from projections.roadmap import CANCELLED, DECISIONS, FEATURES, PRODUCTS, RELEASES, SHIPPED
 from projections.summaries import Names, describe, escape_markdown, requirement_body
 from projections.views import Views
@@ -105,10 +112,12 @@ def diff_between(conn: sqlite3.Connection, product_id: str, since: datetime,
     products = states(conn, PRODUCTS, "entity_id = ?", (product_id,), until)
     if not products:
         return None
-    names = Names(conn)
+    # Names of the entities the steps mention, at each step's instant: read once per
+    # entity, the rows of the interval only (see ``Names``).
+    names = Names(conn, (instant(since), instant(until)))
     steps = [_step(row, names) for row in _audit_rows(conn, product_id, since, until)]
     _name_decisions(conn, steps)
-    before, after = _snapshot(conn, product_id, since), _snapshot(conn, product_id, until)
+    before, after = _snapshots(conn, product_id, since, until)
     steps_of: StepsOf = defaultdict(list)
     for step in steps:
         steps_of[step["entity_id"]].append(step)
@@ -232,9 +241,58 @@ class _Snapshot:
         return {"id": release_id, "name": row["name"] if row else None}
 
 
-def _snapshot(conn: sqlite3.Connection, product_id: str, at: datetime) -> _Snapshot:
-    return _Snapshot(states(conn, FEATURES, "product_id = ?", (product_id,), at),
-                     states(conn, RELEASES, "product_id = ?", (product_id,), at))
+def _snapshots(conn: sqlite3.Connection, product_id: str, since: datetime,
+               until: datetime) -> tuple[_Snapshot, _Snapshot]:
+    """The product's features and releases at ``since`` and at ``until`` that the net
+    effect needs: those changed in between, and the releases their features were in.
+
+    Every other entity of the product has the same row at both instants, and the net holds
+    nothing for such an entity: so only the changed ones are read, by indexed lookups,
+    and the cost follows the changes of the interval rather than the size of the product.
+    """
+    features, releases = _changed_entities(conn, product_id, since, until)
+    before_features = _states(conn, FEATURES, product_id, features, since)
+    after_features = _states(conn, FEATURES, product_id, features, until)
+    shown = {row["release_id"] for row in (*before_features, *after_features)
+             if row["release_id"] is not None}
+    releases = sorted(set(releases) | shown)
+    return (_Snapshot(before_features, _states(conn, RELEASES, product_id, releases, since)),
+            _Snapshot(after_features, _states(conn, RELEASES, product_id, releases, until)))
+
+
+def _changed_entities(conn: sqlite3.Connection, product_id: str, since: datetime,
+                      until: datetime) -> tuple[list[str], list[str]]:
+    """The product's features and releases that may differ between ``since`` and ``until``.
+
+    An entity's row valid at ``until`` differs from the one valid at ``since`` only if a
+    row of it starts in (since, until]. Each row starts at the instant of a change of the
+    entity, or, when writers' clocks disagree, where its previous row starts (see
+    :func:`projections.intervals.advance`), itself the instant of an earlier change; and
+    the audit holds every change at its instant. So the entities with an audit row of any
+    type in the interval include every one that changed. One range of the
+    ``audit_product_time`` index: as many rows as changes in the interval.
+    """
+    rows = conn.execute(
+        "SELECT DISTINCT entity_type, entity_id FROM audit WHERE product_id = ? "
+        "AND occurred_at > ? AND occurred_at <= ? AND entity_type IN ('feature', 'release')",
+        (product_id, instant(since), instant(until))).fetchall()
+    return (sorted(row[1] for row in rows if row[0] == "feature"),
+            sorted(row[1] for row in rows if row[0] == "release"))
+
+
+def _states(conn: sqlite3.Connection, table: EntityTable, product_id: str,
+            entity_ids: list[str], at: datetime) -> list[State]:
+    """The rows of ``entity_ids`` of the product valid at ``at``, a few hundred per query."""
+    found: list[State] = []
+    for start in range(0, len(entity_ids), _CHUNK):
+        chunk = entity_ids[start:start + _CHUNK]
+        found += states(conn, table, f"product_id = ? AND entity_id IN "
+                                     f"({', '.join('?' * len(chunk))})",
+                        (product_id, *chunk), at)
+    return found
+
+
+_CHUNK = 500
 
 
 def _because(steps: StepsOf, entity_id: str, *kinds: str) -> list[Item]:

@@ -8,9 +8,12 @@ the same fact from the release's side and only advance the release's version.
 
 Reading rules:
 
-- ``releases``: every release in target-date order, each with its features.
+- ``releases``: every release in target-date order, each with its features (never a
+  rejected one).
 - ``backlog``: unscheduled features that are not rejected, by priority (high first), then title.
-- ``rejected``: unscheduled rejected features, in the same order.
+- ``rejected``: rejected features, in the same order. Rejecting a feature takes it out of its
+  release; a history recorded before that rule may hold a rejected feature still scheduled,
+  and it is listed here too, not in its release.
 - ``now``: the open (planned) release with the earliest target date; ``next``: the open
   release after it; ``later``: the remaining open releases plus the backlog features that
   are still wanted (any status but deferred).
@@ -216,13 +219,14 @@ def _assembled(product: dict[str, Any], releases: list[dict[str, Any]],
                features: list[dict[str, Any]], as_of: datetime | None) -> dict[str, Any]:
     unscheduled = sorted((f for f in features if f["release_id"] is None), key=_by_priority)
     backlog = [f for f in unscheduled if f["status"] != REJECTED]
+    rejected = sorted((f for f in features if f["status"] == REJECTED), key=_by_priority)
     open_releases = [r for r in releases if r["state"] == PLANNED]
     return {
         "product": product,
         "as_of": instant(as_of) if as_of else None,
         "releases": releases,
         "backlog": backlog,
-        "rejected": [f for f in unscheduled if f["status"] == REJECTED],
+        "rejected": rejected,
         "now": open_releases[0] if open_releases else None,
         "next": open_releases[1] if len(open_releases) > 1 else None,
         "later": {"releases": open_releases[2:],
@@ -238,7 +242,7 @@ def _releases(rows: list[State], features: list[dict[str, Any]]) -> list[dict[st
     releases = {row["entity_id"]: _release(row) for row in rows}
     for feature in sorted(features, key=_by_priority):
         release_id = feature["release_id"]
-        if release_id is not None:
+        if release_id is not None and feature["status"] != REJECTED:
             # A release not seen yet (changes of different entities may arrive in any
             # order) still shows, as a stub, so that no scheduled feature disappears.
             releases.setdefault(release_id, _unknown_release(release_id))

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from projections import audit
-from projections.intervals import states
+from projections.intervals import instant, states
 from projections.roadmap import FEATURES, RELEASES
-from projections.summaries import Names
+from projections.summaries import EVER, Names
 
 TARGET_DATE_CHANGED = "release.target_date_changed"
 SCHEDULING = ("feature.scheduled", "feature.unscheduled")
@@ -105,7 +105,9 @@ def _by_feature(conn: sqlite3.Connection, rows: list[dict[str, Any]],
                 as_of: datetime | None) -> list[dict[str, Any]]:
     """Group scheduling changes per feature. A reschedule is leaving a release the feature
     was in: moved to another release or sent back to the backlog."""
-    names = Names(conn)
+    # Every scheduling change of the product up to as_of: each release named has its rows
+    # up to then read once (see ``Names``), rather than one lookup per move.
+    names = Names(conn, (EVER, instant(as_of) if as_of else None))
     moves: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         moves.setdefault(row["entity_id"], []).append(_move(row, names))

@@ -21,13 +21,24 @@ Description = tuple[str, list[FieldChange]]
 class Names:
     """Looks up what entities were called at an instant, e.g. ``feature 'Export'``.
 
-    Each entity's names through time are read once per instance and then bisected,
-    so describing a long history costs one query per entity, not one per change.
+    Each lookup reads the one row valid at the instant, found in the table's ``_history``
+    index (entity, valid_from, version): describing a page of changes costs a few lookups
+    per change, whatever the length of each entity's history. Rows read are kept with
+    their validity interval, so a later lookup of the same entity inside it reads nothing.
+
+    A reader describing *every* change of an interval (a diff, a product's history) gives
+    that ``window`` (since, until; :data:`EVER` and None leave it open): the first lookup
+    of an entity inside it reads, in one range of the index, the row valid at ``since`` and
+    every row starting in (since, until]. That is one query per entity rather than one per
+    change, and it reads no more rows than there are changes in the window.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection,
+                 window: tuple[str, str | None] | None = None) -> None:
         self._conn = conn
-        self._cache: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        self._window = window
+        #: (table, entity) -> the rows of it read so far, see :class:`_Known`.
+        self._known: dict[tuple[str, str], _Known] = {}
 
     def product(self, entity_id: str | None, at: str) -> str:
         return self._named("product", PRODUCTS, "name", entity_id, at)
@@ -51,23 +62,100 @@ class Names:
         return f"{kind} '{name}'" if name is not None else f"{kind} {entity_id}"
 
     def _lookup(self, table: EntityTable, column: str, entity_id: str, at: str) -> str | None:
-        """The name valid at ``at`` (an :func:`instant`); before the entity existed (clocks
-        of different writers may disagree slightly), its first name."""
+        """The name valid at ``at`` (an :func:`instant`): that of the entity's last row
+        starting at or before ``at`` (the last version, among rows starting together);
+        before the entity existed (clocks of different writers may disagree slightly), its
+        first name; None for an entity without rows."""
         key = (table.name, entity_id)
-        if key not in self._cache:
-            self._cache[key] = self._names_through_time(table, column, entity_id)
-        starts, names = self._cache[key]
-        if not names:
-            return None
-        return names[max(bisect.bisect_right(starts, at) - 1, 0)]
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = _Known()
+            window = self._window
+            if window is not None and window[0] < at and (window[1] is None
+                                                          or at <= window[1]):
+                self._read_window(known, table, column, entity_id, *window)
+        i = bisect.bisect_right(known.starts, at) - 1
+        if i >= 0 and at < known.ends[i]:
+            return known.names[i]
+        return None if known.absent else self._read_at(known, table, column, entity_id, at)
 
-    def _names_through_time(self, table: EntityTable, column: str,
-                            entity_id: str) -> tuple[list[str], list[str]]:
-        rows = self._conn.execute(
+    def _read_at(self, known: "_Known", table: EntityTable, column: str, entity_id: str,
+                 at: str) -> str | None:
+        """Read the row valid at ``at`` (one probe of ``_history``) and keep it."""
+        row = self._conn.execute(
+            f"SELECT valid_from, valid_to, {column} FROM {table.name} "
+            "WHERE entity_id = ? AND valid_from <= ? "
+            "ORDER BY valid_from DESC, entity_version DESC LIMIT 1", (entity_id, at),
+        ).fetchone()
+        if row is not None:
+            known.add(row[0], row[1], row[2], at)
+            return str(row[2])
+        first = self._conn.execute(
             f"SELECT valid_from, {column} FROM {table.name} WHERE entity_id = ? "
-            "ORDER BY valid_from, entity_version", (entity_id,),
-        ).fetchall()
-        return [row[0] for row in rows], [str(row[1]) for row in rows]
+            "ORDER BY valid_from, entity_version LIMIT 1", (entity_id,),
+        ).fetchone()
+        if first is None:
+            known.absent = True
+            return None
+        known.add(_BEFORE_ALL, first[0], first[1], at)  # before its first row: its first name
+        return str(first[1])
+
+    def _read_window(self, known: "_Known", table: EntityTable, column: str, entity_id: str,
+                     since: str, until: str | None) -> None:
+        """Keep the row valid at ``since`` and every row starting in (since, until]."""
+        if since != EVER:
+            self._read_at(known, table, column, entity_id, since)
+        # Rows closed where they start (superseded at once) hold for no instant: left out.
+        rows = self._conn.execute(
+            f"SELECT valid_from, valid_to, {column} FROM {table.name} "
+            "WHERE entity_id = ? AND valid_from > ? AND valid_from <= ? "
+            "AND (valid_to IS NULL OR valid_to > valid_from) "
+            "ORDER BY valid_from, entity_version", (entity_id, since, until or _AFTER_ALL))
+        known.extend(rows.fetchall())
+
+
+#: Sorts before every instant: the start of the span before an entity's first row, and
+#: the start of a :class:`Names` window open to the past.
+EVER = _BEFORE_ALL = ""
+#: Sorts after every instant.
+_AFTER_ALL = "\U0010ffff"
+
+
+class _Known:
+    """Rows of one entity read so far, as disjoint spans [start, end) holding a name."""
+
+    __slots__ = ("absent", "ends", "names", "starts")
+
+    def __init__(self) -> None:
+        #: True once the entity is known to have no row at all.
+        self.absent = False
+        self.starts: list[str] = []
+        #: Where each span ends: :data:`_AFTER_ALL` for a row still current.
+        self.ends: list[str] = []
+        self.names: list[str] = []
+
+    def add(self, start: str, end: str | None, name: Any, at: str) -> None:
+        """Keep the span [start, end) of the row found for the instant ``at``.
+
+        Intervals of an entity never overlap and never leave gaps, so each instant is in
+        one span at most. A span that does not hold ``at`` (which those invariants rule
+        out) is not kept, so that it cannot answer for another instant.
+        """
+        if not (start <= at and (end is None or at < end)):
+            return
+        i = bisect.bisect_right(self.starts, start)
+        if i > 0 and self.starts[i - 1] == start:
+            return  # already kept
+        self.starts.insert(i, start)
+        self.ends.insert(i, _AFTER_ALL if end is None else end)
+        self.names.insert(i, str(name))
+
+    def extend(self, rows: list[Any]) -> None:
+        """Keep the spans of ``rows`` (valid_from, valid_to, name): rows that hold for some
+        instant, in time order, all starting after every span kept so far."""
+        self.starts.extend(row[0] for row in rows)
+        self.ends.extend(_AFTER_ALL if row[1] is None else row[1] for row in rows)
+        self.names.extend(str(row[2]) for row in rows)
 
 
 def describe(row: Row, names: Names) -> Description:

@@ -7,10 +7,12 @@ in the same transaction, and :meth:`Views.transaction` lets another feeder do th
 with its own positions (:mod:`projections.feeding.tracking`).
 """
 
+import heapq
+import itertools
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -18,20 +20,22 @@ from typing import Any
 from uuid import UUID
 
 from contract.changes import Change
-from projections import audit, decisions, release_notes, roadmap, slips
+from projections import audit, decisions, release_notes, roadmap, search, slips
 from projections.feeding import tracking
 from projections.intervals import Batch, EntityTable, FirstPass, instant, states
 
 log = logging.getLogger(__name__)
 
-SCHEMA = roadmap.SCHEMA + audit.SCHEMA + tracking.SCHEMA
+SCHEMA = roadmap.SCHEMA + audit.SCHEMA + search.SCHEMA + tracking.SCHEMA
 #: Bump when a table changes: views of another version are emptied and rebuilt from the log.
 #: (3: the audit's unique ``event_id`` is its own index, which a rebuild makes last;
 #: 4: the audit keeps no ``event_id``, which derives from entity and version, its unique key;
-#: an entity table's unique version is an index, no longer its primary key.)
-VIEWS_VERSION = 4
+#: an entity table's unique version is an index, no longer its primary key;
+#: 5: the search documents and their full-text index.)
+VIEWS_VERSION = 5
 #: Every table these views have ever had; only these are dropped when the version changes.
-OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "tracking")
+OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "tracking",
+              *search.TABLES)
 
 #: Helper threads SQLite may use to sort while making indexes after a first pass.
 SORT_THREADS = 2
@@ -53,7 +57,8 @@ def apply_changes(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
 
     Idempotent per entity version: changes already applied change nothing. Tracking is
     left to the caller, so it can record its own positions in the same transaction.
-    The same as applying each change in turn (``roadmap.apply``, then ``audit.record``),
+    The same as applying each change in turn (``roadmap.apply``, then ``audit.record``,
+    then ``search.index``),
     written in a few statements per batch (see :class:`projections.intervals.Batch`).
     """
     changes = list(changes)
@@ -62,6 +67,7 @@ def apply_changes(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
     audit_rows = _apply_each(batch, changes)
     batch.flush()
     audit.record_all(conn, audit_rows)
+    search.index(conn, changes)
 
 
 def _apply_each(batch: Batch, changes: Sequence[Change]) -> list[tuple[Any, ...]]:
@@ -103,6 +109,9 @@ class Views:
         self._readers_lock = threading.Lock()
         self._advanced = threading.Condition()
         self._position = tracking.tracked(self._writer)
+        #: Calls due when a position is reached: (position, order of arrival, callback).
+        self._arrivals: list[tuple[int, int, Callable[[], None]]] = []
+        self._arrival_order = itertools.count()
 
     def close(self) -> None:
         """Close every connection; stop the catch-up feeding these views first."""
@@ -133,6 +142,32 @@ class Views:
         with self._advanced:
             return self._advanced.wait_for(lambda: self._position >= position, timeout)
 
+    def call_when_reached(self, position: int,
+                          callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` once the store position ``position`` is applied: at once if it
+        is, else from the thread that applies it, so it must neither block nor take long
+        (e.g. an event loop's ``call_soon_threadsafe``: a waiter that holds no thread).
+        Returns a function that cancels the call if it has not been made."""
+        entry = (position, next(self._arrival_order), callback)
+        with self._advanced:
+            if self._position < position:
+                heapq.heappush(self._arrivals, entry)
+                return lambda: self._cancel_arrival(entry)
+        callback()
+        return lambda: None
+
+    @property
+    def waiting(self) -> int:
+        """How many calls of :meth:`call_when_reached` wait for a position not applied yet."""
+        with self._advanced:
+            return len(self._arrivals)
+
+    def _cancel_arrival(self, entry: tuple[int, int, Callable[[], None]]) -> None:
+        with self._advanced:
+            if entry in self._arrivals:
+                self._arrivals.remove(entry)
+                heapq.heapify(self._arrivals)
+
     # Writing
 
     @contextmanager
@@ -153,6 +188,14 @@ class Views:
         with self._advanced:
             self._position = max(self._position, position)
             self._advanced.notify_all()
+            due = []
+            while self._arrivals and self._arrivals[0][0] <= self._position:
+                due.append(heapq.heappop(self._arrivals)[2])
+        for callback in due:
+            try:
+                callback()
+            except Exception:  # one waiter's failure must not stop the catch-up
+                log.exception("A call waiting for views position %d failed", position)
 
     # Reading
 
@@ -177,16 +220,44 @@ class Views:
         with self.reading() as conn:
             return audit.read_product_history(conn, str(product_id), as_of)
 
+    def history_page(self, entity_id: UUID, as_of: datetime | None = None, *,
+                     limit: int | None = None, cursor: int | None = None,
+                     newest_first: bool = False) -> dict[str, Any]:
+        """A page of one entity's changes (see :func:`projections.audit.read_history_page`)."""
+        with self.reading() as conn:
+            return audit.read_history_page(conn, str(entity_id), as_of, limit=limit,
+                                           cursor=cursor, newest_first=newest_first)
+
+    def product_history_page(self, product_id: UUID, as_of: datetime | None = None, *,
+                             limit: int | None = None, cursor: int | None = None,
+                             newest_first: bool = False) -> dict[str, Any]:
+        """A page of a product's history (see :func:`audit.read_product_history_page`)."""
+        with self.reading() as conn:
+            return audit.read_product_history_page(conn, str(product_id), as_of, limit=limit,
+                                                   cursor=cursor, newest_first=newest_first)
+
     def audit(self, *, product_id: UUID | None = None, entity_id: UUID | None = None,
-              actor: str | None = None, change_type: str | None = None,
+              actor: str | None = None, change_type: str | Sequence[str] | None = None,
               since: datetime | None = None, until: datetime | None = None,
               limit: int = 100, cursor: int | None = None) -> dict[str, Any]:
-        """A page of the audit trail: ``{"items": [...], "next_cursor": int | None}``."""
+        """A page of the audit trail: ``{"items": [...], "next_cursor": int | None}``;
+        ``change_type``: one type or several."""
         with self.reading() as conn:
             return audit.read_audit(
                 conn, product_id=_text(product_id), entity_id=_text(entity_id), actor=actor,
                 change_type=change_type, since=since, until=until, limit=limit, cursor=cursor,
             )
+
+    def search(self, q: str, *, product_id: UUID | None = None, kind: str | None = None,
+               limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        """The entities (of ``product_id``, of ``kind``) whose text, or the reasons of whose
+        changes, match every word of ``q``, best first: ``{"items": [{kind, id, product_id,
+        title, snippet, path, rank}], "next_offset": int | None}`` (see
+        :func:`projections.search.find`). Raises
+        :class:`projections.search.InvalidQuery` when ``q`` has no word to search for."""
+        with self.reading() as conn:
+            return search.find(conn, q, product_id=_text(product_id), kind=kind, limit=limit,
+                               offset=offset)
 
     def event_count(self) -> int:
         """How many changes have been applied."""
@@ -315,6 +386,7 @@ def load_first_pass(path: Path, pages: Iterable[Sequence[Change]],
             with lock, _transaction(conn):
                 first.flush()
                 conn.executemany(audit.APPEND, audit_rows)
+                conn.executemany(search.APPEND, search.reasons(changes))
         with lock, _transaction(conn):
             first.finish()
     finally:
@@ -325,13 +397,17 @@ def finish_first_pass(path: Path, position: int) -> None:
     """Record that the file at ``path`` reflects the log up to ``position``, and make its
     indexes, each in one sort, with :data:`SORT_THREADS` helper threads sorting in parallel
     (see "Figures behind design choices" in benchmarks/README.md). Run once every
-    :func:`load_first_pass` has returned."""
+    :func:`load_first_pass` has returned. Then the search documents are completed and
+    indexed (:func:`projections.search.finish_first_pass`)."""
     conn = _first_pass_connection(path)
     try:
         with _transaction(conn):
             tracking.track(conn, position)
         conn.execute(f"PRAGMA threads = {SORT_THREADS}")
         _prepare(conn)
+        conn.row_factory = sqlite3.Row  # the search reads entity rows by column name
+        with _transaction(conn):
+            search.finish_first_pass(conn)
     finally:
         conn.close()
 

@@ -77,18 +77,35 @@ class StoreCatchUp:
 
     def _run(self) -> None:
         backoff = FIRST_BACKOFF_S
+        failing = False
+        self._log_start()
         while not self._stopping.is_set():
             try:
                 read = self.step()
             except Exception:
                 # Never skip a batch: log, wait, and retry the same position.
-                log.exception("Catching up the views failed; retrying in %.1f s", backoff)
+                log.exception("Catching up the views failed at position %d; retrying in "
+                              "%.1f s", self.views.position, backoff)
+                failing = True
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
-            backoff = FIRST_BACKOFF_S
+            if failing:
+                log.info("Catching up the views works again, at position %d",
+                         self.views.position)
+            failing, backoff = False, FIRST_BACKOFF_S
             if read < self.batch_size:
                 self._idle()
+        log.info("Views catch-up stopped at position %d", self.views.position)
+
+    def _log_start(self) -> None:
+        try:
+            end = self.app.recorder.max_notification_id() or 0
+        except Exception as error:  # the loop will say more, and retry
+            log.warning("Views catch-up starting; the log's end is unknown (%s)", error)
+            return
+        log.info("Views catch-up starting at position %d; the log ends at %d (%d behind)",
+                 self.views.position, end, max(0, end - self.views.position))
 
     def _idle(self) -> None:
         """Sleep until notified, stopped, or the poll interval passes."""

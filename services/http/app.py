@@ -6,11 +6,24 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.http import problems
-from services.http.middleware import MAX_BODY_BYTES, BodyLimit, Idempotency
+from services.http import docs, problems
+from services.http.middleware import MAX_BODY_BYTES, BodyLimit, HeadLimits, Idempotency
+from services.http.observability import Observability
 from services.http.read_cache import CachedReads, ReadCache
-from services.http.routes import audit, decisions, features, health, products, releases, tokens
+from services.http.routes import (
+    audit,
+    decisions,
+    features,
+    health,
+    products,
+    releases,
+    search,
+    tokens,
+)
 from services.http.schemas import ProblemOut
+from services.http.ui import routes as ui_routes
+from services.runtime.metrics import registry_for
+from services.runtime.readiness import Readiness, fail_readiness_on_signals
 from services.runtime.service import Runtime
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -40,6 +53,8 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.start()
+        # SIGTERM: /readyz fails at once, then the server drains and stops.
+        fail_readiness_on_signals(app.state.readiness, runtime.settings.api.shutdown_drain_s)
         try:
             yield
         finally:
@@ -49,16 +64,22 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES, *,
                 runtime.stop()
 
     app = FastAPI(title="Product Decision Log", version="1", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    docs.install(app)  # /docs and /redoc with their assets served from here, not a CDN
     app.state.runtime = runtime
     app.state.read_cache = cache = ReadCache()
+    app.state.readiness = Readiness(runtime)
+    app.state.metrics = registry_for(runtime)
     problems.install(app)
     # One router per resource, named after the first segment of its paths.
-    for module in (products, features, releases, decisions, audit, tokens):
+    for module in (products, features, releases, decisions, audit, search, tokens):
         app.include_router(module.router, responses=PROBLEMS)
     app.include_router(health.router)  # needs no token, so it documents none of PROBLEMS
+    app.include_router(ui_routes.router)  # the web app for people, /ui (not in the OpenAPI)
 
     app.add_middleware(Idempotency, runtime=runtime)
     app.add_middleware(CachedReads, runtime=runtime, cache=cache)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(HeadLimits)
+    app.add_middleware(Observability)  # outermost: every answer is counted and logged
     return app

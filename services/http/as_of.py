@@ -1,22 +1,39 @@
 """Instants in queries, and the 404s of reads.
 
 ``?as_of=`` reads an entity or a view as it stood at a past instant; ``from`` / ``to``
-bound the diff and the audit. Each is an ISO 8601 instant with a timezone. A read that
+bound the diff and the audit. Each is an ISO 8601 instant with a timezone (a number is
+refused, not read as a Unix time). A read that
 finds nothing says why: the entity is unknown (or the views have not caught up with a
 write yet: pass ``?after=``), or it did not exist yet at ``as_of``.
 """
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from domain import clock
 from services.http.problems import Problem
 from services.runtime.service import Runtime
 from services.store.errors import NotFound
+
+#: How an ISO 8601 instant starts: its date, YYYY-MM-DD.
+ISO_DATE_START = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_text(value: object) -> object:
+    """Refuse what is not ISO 8601 text (pydantic reads ``0.5`` or ``1700000000`` as a Unix
+    time); the text is parsed next, and needs a timezone."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not ISO_DATE_START.match(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 instant: write the date, the time and "
+                         "a timezone, e.g. 2027-02-01T00:00:00Z (numbers such as Unix times "
+                         "are not accepted)")
+    return value
 
 
 def in_utc_range(value: datetime) -> datetime:
@@ -38,7 +55,7 @@ def in_the_past(value: datetime) -> datetime:
     return value
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
+Instant = Annotated[AwareDatetime, BeforeValidator(iso_text), AfterValidator(in_utc_range)]
 PastInstant = Annotated[Instant, AfterValidator(in_the_past)]
 AsOf = Annotated[PastInstant | None, Query(
     description="Answer as things stood at this past instant (ISO 8601 with a timezone).")]
@@ -54,8 +71,8 @@ def not_found_then(kind: str, entity_id: UUID, as_of: datetime | None) -> Except
     """404 for a view read: the entity is unknown, or did not exist yet at ``as_of``."""
     if as_of is None:
         return not_found(kind, entity_id)
-    return NotFound(f"No {kind} with id {entity_id} as of {as_of.isoformat()}: "
-                    "it did not exist yet then.")
+    return NotFound(f"No {kind} with id {entity_id} as of {as_of.isoformat()}: it did not "
+                    "exist yet then (it was created later, or never).")
 
 
 def version_at(runtime: Runtime, kind: str, entity_id: UUID, as_of: datetime | None) -> int | None:

@@ -2,10 +2,13 @@
 
 They are ``async`` and shallow on purpose: FastAPI runs a plain ``def`` dependency in a
 worker thread, and re-solves every node of the graph on each request; both cost far more
-than the work itself (a header parse, an indexed lookup of the token). Only waiting for
-the views (``?after=`` beyond their position) leaves the event loop.
+than the work itself (a header parse, an indexed lookup of the token). Waiting for the
+views (``?after=`` beyond their position) holds no thread either: the waiter is a future on
+the event loop, settled when the views apply the position (:func:`arrival`).
 """
 
+import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -98,20 +101,52 @@ After = Annotated[int | None, Query(
 
 
 async def views_reached(runtime: Runtime, after: int | None) -> None:
-    """Wait (briefly) until the views have applied position ``after``."""
+    """Wait (briefly) until the views have applied position ``after``; refuse at once a
+    position past the end of the event log, which no write has returned."""
     if after is None or runtime.views.position >= after:
         return
+    end = await run_in_threadpool(runtime.app.event_count)  # one indexed read, not a wait
+    if after > end:
+        raise Problem(409, "position-past-end", "No such position in the log",
+                      f"Position {after} is past the end of the event log, which ends at "
+                      f"position {end}: pass ?after= a position that a write returned.",
+                      position=after, log_end=end)
     timeout = runtime.settings.api.read_your_writes_timeout_s
-    if not await run_in_threadpool(runtime.views.wait_for, after, timeout):
+    if not await arrival(runtime.views, after, timeout):
         raise Problem(503, "views-behind", "The views are catching up",
                       f"The views have not reached position {after} within {timeout:g} s "
                       f"(they are at {runtime.views.position}); retry shortly.",
                       {"Retry-After": "1"}, position=runtime.views.position)
 
 
+async def arrival(views: Views, position: int, timeout: float) -> bool:
+    """Wait until ``views`` apply ``position``, on the event loop (no worker thread is held
+    while waiting, so waiting readers never slow writes down); False after ``timeout`` s."""
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:  # called by the thread that applied the position
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(settle, arrived)
+
+    cancel = views.call_when_reached(position, wake)
+    try:
+        await asyncio.wait_for(arrived, timeout)
+    except TimeoutError:
+        return False
+    finally:
+        cancel()
+    return True
+
+
+def settle(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 async def caught_up(request: Request, who: Viewer, after: After = None) -> None:
     """Wait (briefly) until the views have applied position ``after``; callers are
-    authenticated first, so nobody without a token can tie up a worker waiting."""
+    authenticated first, so nobody without a token can keep the server waiting."""
     await views_reached(runtime_of(request), after)
 
 

@@ -1,4 +1,5 @@
-"""ASGI middleware: a cap on request bodies, and Idempotency-Key handling for POSTs."""
+"""ASGI middleware: caps on the request's URL, headers and body, and Idempotency-Key
+handling for POSTs."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -16,6 +17,16 @@ T = TypeVar("T")
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_KEY_LENGTH = 200
+#: The request target (path and query string) and all the header lines, in bytes.
+MAX_URL_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+
+URL_TOO_LONG = (414, "uri-too-long", "URI too long",
+                f"The request's URL (path and query string) is longer than "
+                f"{MAX_URL_BYTES // 1024} KiB; send fewer or shorter query parameters.")
+HEADERS_TOO_LARGE = (431, "headers-too-large", "Request header fields too large",
+                     f"The request's headers are larger than {MAX_HEADER_BYTES // 1024} KiB "
+                     "in all; send fewer or smaller headers.")
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -48,6 +59,12 @@ def identity_of(runtime: Runtime, scope: Scope, token: str) -> Identity | None:
     return identity
 
 
+def caller_name(scope: Scope) -> str | None:
+    """The name of the token the request was authenticated with, if it was (for logs)."""
+    known = scope.get(_IDENTITY)
+    return known[1].name if known is not None and known[1] is not None else None
+
+
 def replaying(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that hands over ``body`` once, then defers to the client."""
     sent = False
@@ -77,6 +94,24 @@ async def send_problem(scope: Scope, receive: Receive, send: Send, status: int, 
     response = problem_response(status, slug, title, detail,
                                 {k.replace("_", "-"): v for k, v in headers.items()})
     await response(scope, receive, send)
+
+
+class HeadLimits:
+    """Refuse a URL over :data:`MAX_URL_BYTES` (414) or headers over
+    :data:`MAX_HEADER_BYTES` (431) before anything else reads them. (Heads too large for
+    the server to parse at all are answered by :mod:`services.http.protocol`.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope.get("raw_path") or scope["path"].encode()
+            if len(path) + 1 + len(scope["query_string"]) > MAX_URL_BYTES:
+                return await send_problem(scope, receive, send, *URL_TOO_LONG)
+            if sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+                return await send_problem(scope, receive, send, *HEADERS_TOO_LARGE)
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:
@@ -178,7 +213,10 @@ class Idempotency:
             await self.stored(store.release, owner, key)
             raise
         if 200 <= captured["status"] < 300:
-            response = StoredResponse(captured["status"], captured["headers"], captured["body"])
+            # A replay says so itself (see replay); the answer from the recorded outcome
+            # already carries the header (services.http.responses.written).
+            headers = [(k, v) for k, v in captured["headers"] if k != "idempotent-replayed"]
+            response = StoredResponse(captured["status"], headers, captured["body"])
             await self.stored(store.complete, owner, key, response)
         else:
             await self.stored(store.release, owner, key)

@@ -1,18 +1,21 @@
 """Every error the API returns, as RFC 9457 problem details, mapped in one place."""
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from domain.errors import InvalidCommand, RuleViolation
 from services.store.command_keys import KeyReused
-from services.store.errors import NotFound, VersionConflict
+from services.store.errors import NotFound, VersionConflict, out_of_space
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:pdl:problem:"
@@ -92,6 +95,27 @@ def path_problem(error: dict[str, Any]) -> JSONResponse:
                             f"Nothing here: '{value}' is not a valid {name}{hint}.")
 
 
+#: The methods a route of this API may take (``Allow`` lists those its path takes).
+METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods the app's routes take on the request's path (for ``Allow``): every route
+    of that path, not only the first one the router tried."""
+    return ", ".join(method for method in METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL
+        for route in request.app.routes))
+
+
+def disk_full_problem(request: Request, full: BaseException) -> JSONResponse:
+    """507: the disk holding the data is full. SQLite rolled the write back; the server
+    stays up and takes writes again once space is freed."""
+    log.error("Disk full on %s %s: %s", request.method, request.url.path, full)
+    return problem_response(507, "disk-full", "Insufficient storage",
+                            f"The server's disk is full ({full}); this request changed "
+                            "nothing. Retry once space has been freed.")
+
+
 def install(app: FastAPI) -> None:
     """Register the mapping from exceptions to problem responses."""
 
@@ -137,13 +161,30 @@ def install(app: FastAPI) -> None:
             return problem_response(400, "invalid-json", "Invalid JSON",
                                     "The request body could not be read as JSON: send one "
                                     "UTF-8 encoded JSON object.")
+        headers = dict(exc.headers or {})
         if exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}; see /docs."
-        return problem_response(exc.status_code, "http", title, detail,
-                                dict(exc.headers or {}))
+            headers["Allow"] = allowed_methods(request)
+            detail = (f"{request.method} is not allowed on {request.url.path} (allowed: "
+                      f"{headers['Allow']}); see /docs.")
+        return problem_response(exc.status_code, "http", title, detail, headers)
+
+    def full_disk(request: Request, exc: Exception) -> BaseException | None:
+        return out_of_space(exc, request.app.state.runtime.settings.data_dir)
+
+    def on_storage_error(request: Request, exc: Exception) -> JSONResponse:
+        full = full_disk(request, exc)
+        if full is None:
+            raise exc  # any other storage error is a crash: see on_crash
+        return disk_full_problem(request, full)
+
+    for storage_error in (sqlite3.Error, PersistenceError, OSError):
+        app.add_exception_handler(storage_error, on_storage_error)
 
     @app.exception_handler(Exception)
     def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        full = full_disk(request, exc)  # raised outside the routes (e.g. by a middleware)
+        if full is not None:
+            return disk_full_problem(request, full)
         log.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(500, "internal", "Internal error",
                                 "The server failed to handle this request. Read the entity "

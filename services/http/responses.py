@@ -11,6 +11,8 @@ from services.runtime.service import Runtime
 from services.store.outcome import Outcome
 
 MARKDOWN = "text/markdown; charset=utf-8"
+#: The header of a response that repeats the first answer to an Idempotency-Key.
+REPLAYED = "Idempotent-Replayed"
 
 
 class MarkdownResponse(PlainTextResponse):
@@ -22,9 +24,12 @@ def etag(version: int) -> str:
 
 
 def written(runtime: Runtime, outcome: Outcome, location: str | None = None) -> JSONResponse:
-    """``201`` with ``Location`` for a create, ``200`` for a command; both carry the ETag."""
+    """``201`` with ``Location`` for a create, ``200`` for a command; both carry the ETag,
+    and a replay of a keyed command (its recorded outcome) ``Idempotent-Replayed: true``."""
     runtime.notify()
     headers = {"ETag": etag(outcome.version)}
+    if outcome.replayed:
+        headers[REPLAYED] = "true"
     if location:
         headers["Location"] = location
     body = {"id": str(outcome.id), "version": outcome.version, "position": outcome.position}

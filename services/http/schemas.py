@@ -8,9 +8,17 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from domain import feature, product, reasons, release
+from domain.text import control_character
 from services.identity.tokens import NAME_PATTERN, Role
 
 
@@ -40,9 +48,31 @@ Priority = Annotated[float, Field(ge=0, le=feature.MAX_PRIORITY, allow_inf_nan=F
 
 
 class Body(BaseModel):
-    """Every request body: unknown fields are refused."""
+    """Every request body: unknown fields are refused, and so is text holding a control
+    character other than newline and tab (in any field, list item or key)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def printable(cls, value: Any) -> Any:
+        found = next(filter(None, map(control_character, texts(value))), None)
+        if found is not None:
+            raise ValueError(f"control characters are not allowed (found {found}); only "
+                             "line breaks (\\n) and tabs may appear in text")
+        return value
+
+
+def texts(value: Any) -> list[str]:
+    """The strings in a field's value: itself, its items, a mapping's keys and values (a
+    nested body checks its own fields)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [string for item in value for string in texts(item)]
+    if isinstance(value, dict):
+        return [string for pair in value.items() for string in texts(list(pair))]
+    return []
 
 
 class Change(Body):

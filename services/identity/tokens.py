@@ -40,6 +40,10 @@ class TokenNameTaken(Exception):
     """A token with that name already exists."""
 
 
+class LastAdminToken(Exception):
+    """Revoking this token would leave nobody able to manage tokens."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """The caller a token stands for; ``name`` is the actor recorded in events."""
@@ -91,9 +95,10 @@ class TokenStore:
             self._reader.close()
             self._db.close()
 
-    def create(self, name: str, role: Role) -> tuple[str, Identity]:
-        """Create a token named ``name``; returns the token itself (it is not stored)."""
-        token = new_token()
+    def create(self, name: str, role: Role, token: str | None = None) -> tuple[str, Identity]:
+        """Create a token named ``name`` (``token``: its value, else a fresh one); returns
+        the token itself (it is not stored)."""
+        token = token or new_token()
         identity = Identity(name=name, role=role, created_at=datetime.now(tz=UTC).isoformat())
         try:
             with self._lock:
@@ -126,10 +131,26 @@ class TokenStore:
         return [Identity(name=n, role=Role(r), created_at=c) for n, r, c in rows]
 
     def revoke(self, name: str) -> bool:
-        """Delete the token named ``name``; ``False`` when there was none."""
+        """Delete the token named ``name``; ``False`` when there was none. The last admin
+        token is never deleted (:class:`LastAdminToken`): the check and the delete are one
+        transaction, so two admins revoking each other cannot both succeed."""
         with self._lock:
-            cursor = self._db.execute("DELETE FROM tokens WHERE name = ?", (name,))
-        return cursor.rowcount > 0
+            self._db.execute("BEGIN IMMEDIATE")  # the write lock, before reading
+            try:
+                row = self._db.execute("SELECT role, (SELECT COUNT(*) FROM tokens WHERE "
+                                       "role = 'admin') FROM tokens WHERE name = ?",
+                                       (name,)).fetchone()
+                if row is not None and row[0] == Role.admin.value and row[1] <= 1:
+                    raise LastAdminToken(
+                        f"'{name}' is the last admin token: create another admin token "
+                        "before revoking this one, or nobody could manage tokens.")
+                if row is not None:
+                    self._db.execute("DELETE FROM tokens WHERE name = ?", (name,))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return row is not None
 
     def count(self) -> int:
         with self._lock:

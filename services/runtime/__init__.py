@@ -4,5 +4,9 @@
 - ``bootstrap`` the composition root: store, command path, application, relay, from settings;
 - ``service``   the running service (:class:`Runtime`): application, views, catch-up, relay,
   tokens and idempotency keys, started and closed together;
-- ``cli``       the ``pdl`` command: serve, token, projections, relay, project.
+- ``admin_token`` the first admin token: from a setting, or random in a 0600 file;
+- ``readiness`` ``/readyz``: stores answering in time, views (and relay) lag, shutting down;
+- ``metrics``   ``/metrics``: the counters, and the stores' positions, lags and WAL sizes;
+- ``logs``      text or JSON log lines, each carrying the id of the request it was written in;
+- ``cli``       the ``pdl`` command: serve, token, projections, relay, project, config.
 """

@@ -12,7 +12,7 @@ from eventsourcing.application import Application
 
 from services.commands.application import DecisionLog, PathFactory
 from services.runtime.settings import Settings
-from services.store import fast_codec, group_commit
+from services.store import fast_codec, group_commit, metrics
 from services.store.checkpoints import Checkpointer
 from services.store.combining import Combiner
 from services.store.command_batches import CommandBatches
@@ -60,12 +60,14 @@ def command_path(settings: Settings) -> PathFactory:
         batches = None
         if store.command_batches:
             batches = CommandBatches(recorder, cache.clear)
-        combiners: list[Combiner[Any, Any]] = [recorder.saves]
+        combiners: dict[str, Combiner[Any, Any]] = {"saves": recorder.saves}
         if batches is not None:
-            combiners.append(batches.combiner)
-        for combiner in combiners:  # commands run together, and saves committed together
+            combiners["commands"] = batches.combiner
+        # Commands run together, and saves committed together; each batch's size is counted.
+        for queue, combiner in combiners.items():
             combiner.max_batch = store.group_commit_max_batch
             combiner.max_wait = store.group_commit_max_wait_ms / 1000
+            combiner.work = metrics.observe_batches(combiner.work, queue)
         return FastPath(app.events, cache, batches, snapshots)
 
     return build

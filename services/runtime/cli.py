@@ -5,12 +5,14 @@ new ones (``relay``, ``project``) plug in without touching the others.
 """
 
 import argparse
-import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,9 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from services.identity.tokens import NAME_PATTERN, Role, TokenNameTaken, TokenStore
-from services.runtime.settings import Settings
+from services.runtime.admin_token import create_first_admin
+from services.runtime.settings import LogSettings, Settings
+from services.store.errors import out_of_space
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -30,7 +34,8 @@ DATA_DIR.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the HTTP API, keeping the views caught up; first start prints an admin token.
+    """Run the HTTP API, keeping the views caught up; the first start creates an admin token
+    (:mod:`services.runtime.admin_token`).
 
     With ``--workers N`` (N > 1), N server processes share the data folder: each takes
     commands and serves reads; one of them (the lease holder) keeps the views caught up.
@@ -41,26 +46,81 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from services.runtime.service import build_runtime
 
     workers = args.workers or os.cpu_count() or 1
+    configure_logging(settings.log)
     # uvicorn shuts down gracefully on SIGTERM / Ctrl-C, then raises the signal again with
     # the handlers it found restored: with these, that ends here, so the close path below
     # still runs (stores closed, WAL files checkpointed away) and we exit 0.
     stop_on_signals(lambda: None)
     runtime = build_runtime(settings)  # creates every table before any worker starts
     try:
-        if runtime.tokens.count() == 0:
-            token, _ = runtime.tokens.create("admin", Role.admin)
-            print(f"Created admin token (shown only once; store it now): {token}", flush=True)
+        create_first_admin(runtime.tokens, settings, show=args.print_admin_token)
         if workers == 1:
-            uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info")
+            uvicorn.run(create_app(runtime), host=args.host, port=args.port,
+                        **http_options(), **server_options(settings))
             return 0
     finally:
         runtime.close()
     # The worker processes build their own runtimes (worker_app); the data folder reaches
     # them through the environment, like every other setting.
     os.environ["PDL_DATA_DIR"] = str(settings.data_dir)
-    uvicorn.run("services.runtime.cli:worker_app", factory=True, workers=workers,
-                host=args.host, port=args.port, log_level="info")
+    os.environ.pop("PDL_DATA_DIR_FILE", None)  # else the workers would see both, and refuse
+    with shared_metrics_folder():
+        uvicorn.run("services.runtime.cli:worker_app", factory=True, workers=workers,
+                    host=args.host, port=args.port, **http_options(), **server_options(settings))
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging and shutdown: its lines through our handler (the app writes the
+    one access line per request, :mod:`services.http.observability`), and requests in flight
+    given ``PDL_API__SHUTDOWN_GRACE_S`` to finish after SIGTERM."""
+    return {"log_config": None, "access_log": False, "log_level": settings.log.level.lower(),
+            "timeout_graceful_shutdown": settings.api.shutdown_grace_s}
+
+
+@contextmanager
+def shared_metrics_folder() -> Iterator[None]:
+    """A fresh folder where the worker processes keep their Prometheus counters, so that the
+    one answering a scrape reports the sum over all (prometheus_client's multiprocess mode,
+    :mod:`services.runtime.metrics`); removed once they have stopped. A folder the operator
+    named in ``PROMETHEUS_MULTIPROC_DIR`` is used as it is."""
+    from services.runtime.metrics import MULTIPROCESS_DIR
+
+    if os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    remove_metrics_folders_of_dead_servers()
+    folder = tempfile.mkdtemp(prefix=f"{METRICS_FOLDER}{os.getpid()}-")
+    os.environ[MULTIPROCESS_DIR] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+#: How the name of a metrics folder starts; the pid of the ``pdl serve`` that made it follows.
+METRICS_FOLDER = "pdl-metrics-"
+
+
+def remove_metrics_folders_of_dead_servers() -> None:
+    """Remove the metrics folders a killed ``pdl serve`` could not remove itself."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{METRICS_FOLDER}*-*"):
+        pid = folder.name.removeprefix(METRICS_FOLDER).split("-", 1)[0]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, OSError):
+            pass  # not ours, or alive under another user
+
+
+def http_options() -> dict[str, Any]:
+    """uvicorn's HTTP/1.1 settings: our h11 protocol, which answers a request head too
+    large to read with 414 / 431 (:mod:`services.http.protocol`)."""
+    from services.http.protocol import MAX_HEAD_BYTES, LimitedH11Protocol
+
+    return {"http": LimitedH11Protocol, "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
 
 
 def worker_app() -> Any:
@@ -69,8 +129,10 @@ def worker_app() -> Any:
     from services.http.app import create_app
     from services.runtime.service import build_runtime
 
+    settings = Settings()
+    configure_logging(settings.log)
     die_with_parent()
-    return create_app(build_runtime(Settings(), shared=True), close_on_shutdown=True)
+    return create_app(build_runtime(settings, shared=True), close_on_shutdown=True)
 
 
 def die_with_parent() -> None:
@@ -136,7 +198,7 @@ def relay(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.kafka.enabled:
         return fail("Kafka is not configured: set PDL_KAFKA__BOOTSTRAP_SERVERS "
                     "(e.g. 127.0.0.1:9092).", code=2)
-    configure_logging()
+    configure_logging(settings.log)
     defaults = RelayOptions()
     options = RelayOptions(
         batch_size=args.batch_size or defaults.batch_size,
@@ -163,7 +225,7 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
     from services.runtime.bootstrap import build_application, build_checkpointer
     from services.streaming.kafka_io import views_feed
 
-    configure_logging()
+    configure_logging(settings.log)
     if args.source == "kafka" and not settings.kafka.enabled:
         return fail("Kafka is not configured: set PDL_KAFKA__BOOTSTRAP_SERVERS.", code=2)
     stop = threading.Event()
@@ -210,11 +272,12 @@ def stop_on_signals(stop: Callable[[], None]) -> None:
         signal.signal(signum, lambda *_: stop())
 
 
-def configure_logging() -> None:
-    """Our INFO lines on stderr; kafka-python's own chatter only from WARNING up."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+def configure_logging(settings: LogSettings) -> None:
+    """Log lines on stderr, as text or JSON (``PDL_LOG__FORMAT``), from ``PDL_LOG__LEVEL``
+    up; kafka-python's own chatter only from WARNING up (:mod:`services.runtime.logs`)."""
+    from services.runtime import logs
+
+    logs.configure(settings)
 
 
 def add_serve(subparsers: Subparsers) -> None:
@@ -223,7 +286,24 @@ def add_serve(subparsers: Subparsers) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=_positive, default=None,
                         help="server processes sharing the data folder (default: one per core)")
+    parser.add_argument("--print-admin-token", action="store_true",
+                        help="on the first start, also print the admin token (default: only "
+                             "written to <data dir>/admin-token, mode 0600)")
     parser.set_defaults(handler=serve)
+
+
+def config_show(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the effective settings as JSON, secrets masked."""
+    print(settings.model_dump_json(indent=2))
+    return 0
+
+
+def add_config(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("config", help="inspect the settings")
+    actions = parser.add_subparsers(dest="action", required=True)
+    show = actions.add_parser("show", help="print the effective settings (JSON, secrets masked)",
+                              parents=[DATA_DIR])
+    show.set_defaults(handler=config_show)
 
 
 def add_token(subparsers: Subparsers) -> None:
@@ -284,6 +364,7 @@ COMMANDS: dict[str, Callable[[Subparsers], None]] = {
     "projections": add_projections,
     "relay": add_relay,
     "project": add_project,
+    "config": add_config,
 }
 
 
@@ -323,7 +404,19 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         return fail(f"invalid settings: {error}", code=2)
     handler: Handler = args.handler
-    return handler(args, settings)
+    os.umask(PRIVATE)  # what pdl (and every worker it starts) creates is its owner's alone
+    try:
+        return handler(args, settings)
+    except Exception as error:
+        full = out_of_space(error, settings.data_dir)
+        if full is None:
+            raise
+        return fail(f"the disk holding {settings.data_dir} is full ({full}); free some space, "
+                    "then start again.")
+
+
+#: The umask of every pdl process: new folders 0700, new files 0600.
+PRIVATE = 0o077
 
 
 if __name__ == "__main__":

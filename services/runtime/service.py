@@ -1,6 +1,8 @@
 """Everything a running service holds, built from one :class:`Settings` and closed together."""
 
+import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -129,13 +131,28 @@ class Runtime:
 LEASE_RETRY_S = 1.0
 
 
+def make_private(settings: Settings) -> None:
+    """Make the data folder (if new: mode 0700) and the SQLite files the service writes
+    (mode 0600, also if they exist) readable by their owner only. Each file is created
+    before SQLite opens it (an empty file is an empty database), because SQLite gives a
+    database's ``-wal`` and ``-shm`` files the database file's own mode."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in written_files(settings):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for file in (path, path.with_name(path.name + "-wal"),
+                     path.with_name(path.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError):  # no -wal, or just removed
+                file.chmod(0o600)
+
+
 def build_runtime(settings: Settings, *, shared: bool = False) -> Runtime:
     """Open the event log, the views and the service database named by ``settings``.
 
     ``shared``: other server processes use the same data folder (``pdl serve --workers``):
     take part in the leader lease, and look for their writes every few milliseconds.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings)
     app = build_application(settings)
     views = Views(settings.views_path)
     return Runtime(

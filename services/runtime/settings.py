@@ -1,14 +1,25 @@
 """One typed settings object, read from the environment (prefix ``PDL_``, nested with ``__``).
 
 Examples: ``PDL_DATA_DIR=/var/lib/pdl``, ``PDL_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092``.
-Invalid values fail at start-up with a message naming the setting.
+Invalid values fail at start-up with a message naming the setting, and so does a ``PDL_``
+variable that names no setting (with the nearest valid name). Any setting can be read from a
+file instead: ``PDL_ADMIN__TOKEN_FILE=/run/secrets/admin-token`` (for secrets mounted as files).
 """
 
+import difflib
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 
 class StoreSettings(BaseModel):
@@ -72,6 +83,59 @@ class ApiSettings(BaseModel):
     #: How long an Idempotency-Key stays claimed by a request that never answered (its
     #: process may have died); until then a retry gets 409, after it the retry runs.
     idempotency_lease_s: float = Field(default=60.0, gt=0, le=3600)
+    #: ``/readyz`` fails while the views are more than this many events behind the log.
+    ready_max_lag: int = Field(default=1_000, ge=0)
+    #: ``/readyz`` fails while the Kafka relay is more than this many events behind the log
+    #: (unset: a broker outage never makes the API unready, since commands never wait for
+    #: Kafka; ``/readyz`` still reports the relay's state).
+    ready_max_relay_lag: int | None = Field(default=None, ge=0)
+    #: How long ``/readyz`` waits for the stores to answer before it reports them unreachable.
+    ready_timeout_s: float = Field(default=0.5, gt=0, le=10)
+    #: After SIGTERM, how long requests in flight may take to finish before they are cut off.
+    shutdown_grace_s: float = Field(default=10.0, ge=0, le=600)
+    #: After SIGTERM, how long to keep serving with ``/readyz`` failing before stopping, so a
+    #: load balancer stops sending traffic first (0: stop accepting at once).
+    shutdown_drain_s: float = Field(default=0.0, ge=0, le=120)
+    #: Serve Prometheus metrics on ``/metrics`` (no token needed; they name routes, never ids).
+    metrics: bool = True
+
+
+class LogSettings(BaseModel):
+    """What ``pdl serve``, ``pdl relay`` and ``pdl project`` write to stderr."""
+
+    #: ``text``: one line a person reads; ``json``: one JSON object per line (timestamp,
+    #: level, logger, message, and for requests request_id, actor, route, status, duration).
+    format: Literal["text", "json"] = "text"
+    #: The lowest level written (any case); DEBUG adds the access lines of probes and scrapes.
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def any_case(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
+
+
+class AdminSettings(BaseModel):
+    """The first admin token, created when the service starts with no token at all."""
+
+    #: Use this token instead of a random one (e.g. from a Kubernetes Secret, through
+    #: ``PDL_ADMIN__TOKEN_FILE``). Without it, a random token is written to
+    #: ``<data_dir>/admin-token`` (mode 0600), and printed only when asked.
+    token: SecretStr | None = None
+    #: Also print the random first token on stdout (same as ``pdl serve --print-admin-token``).
+    print_token: bool = False
+
+    @field_validator("token")
+    @classmethod
+    def usable_as_bearer_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not re.fullmatch(TOKEN_SHAPE, token.get_secret_value()):
+            raise ValueError("a token is at least 32 characters from A-Z a-z 0-9 - . _ ~ + / "
+                             "(e.g. pdl_ followed by the output of `openssl rand -hex 32`)")
+        return token
+
+
+#: What a bearer token may contain (RFC 6750 b64token), at least 32 characters of it.
+TOKEN_SHAPE = r"(?=.{32,}$)[A-Za-z0-9._~+/-]+=*"
 
 
 class Settings(BaseSettings):
@@ -86,6 +150,17 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     kafka: KafkaSettings = KafkaSettings()
     api: ApiSettings = ApiSettings()
+    admin: AdminSettings = AdminSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then the environment, read strictly (:class:`StrictEnvironment`)."""
+        return init_settings, StrictEnvironment(settings_cls)
 
     @property
     def events_path(self) -> Path:
@@ -99,3 +174,63 @@ class Settings(BaseSettings):
     def service_db_path(self) -> Path:
         """Tokens and idempotency keys."""
         return self.data_dir / "service.db"
+
+    @property
+    def admin_token_path(self) -> Path:
+        """Where the first start writes a random admin token (mode 0600)."""
+        return self.data_dir / "admin-token"
+
+
+class StrictEnvironment(EnvSettingsSource):
+    """The ``PDL_`` environment variables, read strictly.
+
+    A variable that names no setting (``PDL_STORE__GROUP_COMIT``) is refused with the nearest
+    valid name, rather than silently ignored. ``PDL_<NAME>_FILE=path`` sets ``PDL_<NAME>`` to
+    the contents of that file (without its trailing newline): secrets need not sit in the
+    environment. Setting both is refused.
+    """
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        variables = dict(super()._load_env_vars())  # names lower-cased
+        known = setting_names(self.settings_cls, self.env_prefix.upper())
+        ours = sorted(n.upper() for n in variables if n.upper().startswith(self.env_prefix.upper()))
+        for name in ours:
+            if name not in known and not (name.endswith(FILE_SUFFIX)
+                                          and name.removesuffix(FILE_SUFFIX) in known):
+                raise SettingsError(unknown_setting(name, known))
+        for name in ours:
+            target = name.removesuffix(FILE_SUFFIX)
+            if name.endswith(FILE_SUFFIX) and target in known:
+                if target.lower() in variables:
+                    raise SettingsError(f"{target} and {name} are both set: set only one")
+                variables[target.lower()] = read_setting_file(name, variables.pop(name.lower()))
+        return variables
+
+
+FILE_SUFFIX = "_FILE"
+
+
+def setting_names(model: type[BaseModel], prefix: str) -> set[str]:
+    """Every environment variable naming a setting of ``model`` or of its sections."""
+    names: set[str] = set()
+    for field, info in model.model_fields.items():
+        name = prefix + field.upper()
+        names.add(name)  # a section too: its value is then JSON
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            names |= setting_names(info.annotation, name + "__")
+    return names
+
+
+def unknown_setting(name: str, known: set[str]) -> str:
+    """One line naming an unknown variable and the nearest valid name."""
+    candidates = sorted(known | {n + FILE_SUFFIX for n in known})
+    nearest = difflib.get_close_matches(name, candidates, n=1)
+    hint = f"did you mean {nearest[0]}?" if nearest else "`pdl config show` lists every setting"
+    return f"unknown setting {name}: {hint}"
+
+
+def read_setting_file(name: str, path: str | None) -> str:
+    try:
+        return Path(path or "").read_text().rstrip("\r\n")
+    except OSError as error:
+        raise SettingsError(f"{name}: cannot read {path!r}: {error.strerror}") from None

@@ -10,5 +10,5 @@
 - ``command_cache``  aggregates kept current between commands, so a command never replays history;
 - ``command_keys``   a keyed command's outcome recorded with its events (crash-safe idempotency);
 - ``fast_codec``, ``transcodings`` how events are encoded; ``outcome``, ``errors`` what
-  commands return and raise.
+  commands return and raise; ``metrics`` the batch sizes and retries ``/metrics`` reports.
 """

@@ -101,7 +101,7 @@ def run_once(transaction: OpenTransaction, key: CommandKey,
             raise KeyReused(
                 "This Idempotency-Key was already used for a different request (another "
                 "method, path or body). Use a new key for a new request.")
-        return Outcome(UUID(hex=id_), version, position)
+        return Outcome(UUID(hex=id_), version, position, replayed=True)
     outcome = command()
     now = time.time()
     transaction.execute("DELETE FROM command_outcomes WHERE created_at < ?", (now - RETENTION,))

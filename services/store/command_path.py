@@ -26,6 +26,7 @@ from eventsourcing.persistence import EventStore, IntegrityError, Recording
 
 from domain.base import DecisionLogAggregate
 from domain.errors import RuleViolation
+from services.store import metrics
 from services.store.command_batches import CommandBatches
 from services.store.command_cache import CommandCache
 from services.store.outcome import Outcome
@@ -69,6 +70,7 @@ class PlainPath:
             try:
                 recordings = self._app.save(*changed)
             except IntegrityError:
+                metrics.retried("race")
                 continue  # lost a race: run again on fresh state
             if self._snapshots is not None:
                 self._snapshots.put(due)
@@ -125,6 +127,7 @@ class FastPath:
             except Exception:
                 if not work.unverified:
                     raise  # decided on state read from the store: that is the answer
+                metrics.retried("kept_state")
                 fresh = True  # perhaps refused on state that was behind: ask the store
                 continue
             changed = work.changed()
@@ -133,6 +136,7 @@ class FastPath:
             try:
                 outcome = self._save(subject, changed)
             except IntegrityError:
+                metrics.retried("race")
                 fresh = True  # lost a race, or kept state was behind
                 continue
             for aggregate in work.held():

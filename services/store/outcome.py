@@ -1,6 +1,6 @@
 """What a successful command returns."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 
@@ -11,3 +11,6 @@ class Outcome:
     id: UUID
     version: int
     position: int
+    #: Whether it is the outcome recorded when the command first ran under the request's
+    #: Idempotency-Key (:mod:`services.store.command_keys`): this run changed nothing.
+    replayed: bool = field(default=False, compare=False)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from prometheus_client import Counter
+
 from contract.cloudevents import KafkaMessage, messages_for
 from contract.topics import all_topics
 from projections.feeding.decode import ChangeDecoder
@@ -36,6 +38,11 @@ from services.streaming.kafka_io import (
 )
 
 log = logging.getLogger("pdl.relay")
+
+PUBLISHED = Counter("pdl_relay_published_events",
+                    "Events of the log published to Kafka and acknowledged by the broker.")
+FAILURES = Counter("pdl_relay_failures", "Relay rounds that failed (the broker unreachable, "
+                   "or another error); each is retried after a backoff.")
 
 DEFAULT_NAME = "kafka"
 
@@ -127,11 +134,17 @@ class Relay:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Whether the last round failed (Kafka unreachable): the relay is backing off.
+        self.failing = False
 
     @property
     def position(self) -> int:
         """The last log position known to be published."""
         return self._position
+
+    def recorded_position(self) -> int:
+        """The position recorded in the store (by this relay, or another process's)."""
+        return self._positions.get(self.options.name)
 
     def pending(self) -> int:
         """How many events of the log are not known to be published yet."""
@@ -192,6 +205,7 @@ class Relay:
         if sent.in_flight is not None:
             sent.in_flight.wait()
         self._positions.set(self.options.name, sent.position)
+        PUBLISHED.inc(sent.position - self._position)
         self._position = sent.position
 
     def connect(self) -> None:
@@ -218,30 +232,32 @@ class Relay:
     def run_forever(self) -> None:
         """Follow the log until :meth:`request_stop`; never raises."""
         backoff = self.options.backoff_initial_s
-        failing = False
+        self.failing = False
         log.info("relay %r publishing to %s from position %d", self.options.name,
                  self._kafka.bootstrap_servers, self._position)
         while not self._stopping.is_set():
             try:
                 published = self._step()
             except KafkaUnavailable as error:
+                FAILURES.inc()
                 self._disconnect()
                 log.warning("Kafka unreachable at %s (%s); %d events waiting; retrying in %.1fs",
                             self._kafka.bootstrap_servers, error, self.pending(), backoff)
             except Exception:
+                FAILURES.inc()
                 self._disconnect()
                 log.exception("relay failed; %d events waiting; retrying in %.1fs",
                               self.pending(), backoff)
             else:
-                if failing:
+                if self.failing:
                     log.info("Kafka reachable again at %s; publishing from position %d",
                              self._kafka.bootstrap_servers, self._position)
-                failing, backoff = False, self.options.backoff_initial_s
+                self.failing, backoff = False, self.options.backoff_initial_s
                 if not published:
                     self._wake.wait(self.options.poll_interval_s)
                     self._wake.clear()
                 continue
-            failing = True
+            self.failing = True
             self._stopping.wait(backoff)
             backoff = min(backoff * 2, self.options.backoff_max_s)
         try:

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +45,14 @@ class Server:
 
 @contextmanager
 def serving(data_dir: Path, logs: Path, *, workers: int | None = None,
-            **env: str) -> Iterator[Server]:
-    """``pdl serve`` on ``data_dir`` (with ``env`` added; ``workers``: its default, one
-    per core, unless given) until the block ends (then a graceful SIGTERM, unless the test
-    killed it)."""
+            options: Sequence[str] = (), **env: str) -> Iterator[Server]:
+    """``pdl serve OPTIONS`` on ``data_dir`` (with ``env`` added; ``workers``: its default,
+    one per core, unless given) until the block ends (then a graceful SIGTERM, unless the
+    test killed it)."""
     port = free_port()
     logs.mkdir(parents=True, exist_ok=True)
     out, err = logs / f"stdout-{port}.txt", logs / f"stderr-{port}.txt"
-    options = ["--workers", str(workers)] if workers else []
+    options = [*options, *(["--workers", str(workers)] if workers else [])]
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.runtime.cli", "--data-dir", str(data_dir), "serve",

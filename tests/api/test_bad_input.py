@@ -11,7 +11,7 @@ from services.identity.tokens import Role
 from services.runtime.service import Runtime
 from tests.api.conftest import token_for
 from tests.api.driver import Api
-from tests.support.builders import PRODUCT_BODY, feature_body
+from tests.support.builders import PRODUCT_BODY, feature_body, today
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 LONG = "x" * 4001
@@ -45,7 +45,7 @@ def world(editor: Api) -> dict[str, str]:
     for status in ("accepted", "in_progress", "done"):
         editor.set_status(done, status, "progress")
     editor.schedule(done, shipped, "ready")
-    editor.ship(shipped, "2027-01-02", "shipped on time")
+    editor.ship(shipped, today().isoformat(), "shipped on time")
     return {"product": product, "other": other, "feature": feature, "release": release,
             "shipped": shipped, "foreign": foreign, "unknown": UNKNOWN}
 
@@ -142,6 +142,18 @@ PRODUCT_CASES = {
                       status=413, says="larger than 256 KiB"),
     "feature for unknown product": Case("POST", "/products/{unknown}/features",
                                         feature_body("X"), 404, "No product with id"),
+    "NUL in a name": Case("POST", "/products", {**PRODUCT_BODY, "name": "Ledger\x00"}, 422,
+                          "'name': control characters are not allowed (found U+0000)"),
+    "escape sequence in a rationale": Case("POST", "/products/{product}/vision",
+                                           why(vision="v2", rationale="ok\x1b[2J"), 422,
+                                           "'rationale': control characters"),
+    "carriage return in a vision": Case("POST", "/products/{product}/vision",
+                                        why(vision="line\r\nline"), 422,
+                                        "'vision': control characters are not allowed "
+                                        "(found U+000D)"),
+    "control character in evidence": Case("POST", "/products/{product}/retire",
+                                          why(evidence=["fine", "bell\x07"]), 422,
+                                          "'evidence': control characters"),
 }
 
 FEATURE_CASES = {
@@ -193,6 +205,12 @@ FEATURE_CASES = {
                                        "at least 1 character"),
     "nothing to revise": Case("POST", "/features/{feature}/details", why(), 409,
                               "Nothing to revise"),
+    "NUL in an acceptance criterion": Case("POST", "/features/{feature}/requirements",
+                                           why(text="t", acceptance_criteria=["ok\x00"]), 422,
+                                           "'acceptance_criteria': control characters"),
+    "control character in a title": Case("POST", "/products/{product}/features",
+                                         {**feature_body("x"), "title": "Tab\tand\x0bVT"},
+                                         422, "'title': control characters"),
 }
 
 RELEASE_CASES = {
@@ -227,6 +245,16 @@ RELEASE_CASES = {
                            "needs role editor", as_="viewer"),
     "invalid token": Case("POST", "/releases/{release}/cancel", why(), 401, "not valid",
                           as_="bogus"),
+    "ship date in the future": Case("POST", "/releases/{release}/ship",
+                                    why(shipped_on="2999-01-01"), 422,
+                                    "cannot have shipped on 2999-01-01: that day is in the "
+                                    "future"),
+    "ship date before the release was planned": Case(
+        "POST", "/releases/{release}/ship", why(shipped_on="0001-01-01"), 422,
+        "a release ships on or after the day it was planned"),
+    "NUL in a release name": Case("POST", "/products/{product}/releases",
+                                  {"name": "2.0\x00", "target_date": "2027-09-01"}, 422,
+                                  "'name': control characters"),
 }
 
 VIEW_CASES = {
@@ -239,8 +267,11 @@ VIEW_CASES = {
     "negative after": Case("GET", "/products/{product}/roadmap?after=-1", None, 422,
                            "'after': Input should be greater than or equal to 0"),
     "after as text": Case("GET", "/audit?after=soon", None, 422, "'after'"),
-    "position not reached": Case("GET", "/audit?after=1000000", None, 503,
-                                 "have not reached position 1000000"),
+    "position past the log's end": Case("GET", "/audit?after=1000000000000", None, 409,
+                                        "position 1000000000000 is past the end of the "
+                                        "event log"),
+    "roadmap position past the log's end": Case(
+        "GET", "/products/{product}/roadmap?after=1000000", None, 409, "past the end"),
     "zero limit": Case("GET", "/audit?limit=0", None, 422, "'limit'"),
     "huge limit": Case("GET", "/audit?limit=100000", None, 422, "'limit'"),
     "malformed from": Case("GET", "/audit?from=last-week", None, 422, "'from'"),
@@ -260,7 +291,39 @@ VIEW_CASES = {
     "as_of out of range in UTC": Case("GET", "/products?as_of=0001-01-01T00:00:00%2B14:00",
                                       None, 422, "out of range"),
     "huge cursor": Case("GET", "/audit?cursor=" + "9" * 30, None, 422, "'cursor'"),
+    "unknown audit parameter": Case("GET", "/audit?prodcut={product}", None, 422,
+                                    "no query parameter 'prodcut'; it takes: actor, after, "
+                                    "cursor, entity, from, limit, product, to, type"),
+    "unknown audit type": Case("GET", "/audit?type=feature.scheduled&type=feature.moved",
+                               None, 422, "No change type 'feature.moved'; the types are: "
+                                          "decision.accepted, decision.proposed"),
+    "unknown search parameter": Case("GET", "/search?q=export&kind=feature&order=new", None,
+                                     422, "no query parameter 'order'"),
+    "search without words": Case("GET", "/search?q=%22*%22", None, 422,
+                                 "give at least one word"),
     "wrong method": Case("PUT", "/products/{product}", None, 405, "PUT is not allowed"),
+    "OPTIONS": Case("OPTIONS", "/products", None, 405, "allowed: GET, POST"),
+    "DELETE on a command": Case("DELETE", "/releases/{release}/ship", None, 405,
+                                "allowed: POST"),
+    "as_of as a number": Case("GET", "/products?as_of=0.5", None, 422,
+                              "'as_of': '0.5' is not an ISO 8601 instant"),
+    "to as a Unix time": Case("GET", "/audit?to=1700000000", None, 422,
+                              "'to': '1700000000' is not an ISO 8601 instant"),
+    "from as a Unix time": Case("GET", "/audit?from=1700000000.5", None, 422,
+                                "numbers such as Unix times are not accepted"),
+    "roadmap as of before the product": Case(
+        "GET", "/products/{product}/roadmap?as_of=2001-01-01T00:00:00Z", None, 404,
+        "as of 2001-01-01T00:00:00+00:00: it did not exist yet"),
+    "history as of before the product": Case(
+        "GET", "/products/{product}/history?as_of=2001-01-01T00:00:00Z", None, 404,
+        "did not exist yet"),
+    "feature history as of before it": Case(
+        "GET", "/features/{feature}/history?as_of=2001-01-01T00:00:00Z", None, 404,
+        "No feature with id"),
+    "URL too long": Case("GET", "/audit?actor=" + "a" * 9000, None, 414,
+                         "URL (path and query string) is longer than 8 KiB"),
+    "headers too large": Case("GET", "/audit", None, 431, "headers are larger than 16 KiB",
+                              headers={"X-Padding": "x" * 17_000}),
     "unknown route": Case("GET", "/roadmaps", None, 404, "no route /roadmaps"),
 }
 
@@ -281,6 +344,8 @@ TOKEN_CASES = {
     "revoke unknown": Case("DELETE", "/tokens/nobody", None, 404, "No token named 'nobody'",
                            as_="admin"),
     "missing token": Case("GET", "/tokens", None, 401, "Authorization: Bearer", as_="none"),
+    "revoking the last admin token": Case("DELETE", "/tokens/admin-2", None, 409,
+                                          "'admin-2' is the last admin token", as_="admin"),
 }
 
 

@@ -2,13 +2,16 @@
 
 import hashlib
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from services.identity.tokens import LastAdminToken, Role, TokenStore
 from services.runtime.service import Runtime
+from tests.api.conftest import token_for
 from tests.api.driver import Api
 from tests.support.builders import PRODUCT_BODY
 
@@ -37,6 +40,48 @@ def test_a_revoked_token_is_refused(admin: Api, editor: Api) -> None:
     refused = editor.get("/products")
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_last_admin_token_cannot_be_revoked_but_one_of_two_can(
+        admin: Api, runtime: Runtime) -> None:
+    last = admin.http.delete("/tokens/root", headers=admin.headers())
+
+    assert last.status_code == 409
+    assert last.headers["content-type"] == "application/problem+json"
+    assert "'root' is the last admin token" in last.json()["detail"]
+    token_for(runtime, "second", Role.admin)
+    assert admin.http.delete("/tokens/second", headers=admin.headers()).status_code == 204
+    assert admin.http.delete("/tokens/root", headers=admin.headers()).status_code == 409
+    assert [t.name for t in runtime.tokens.list()] == ["root"]
+
+
+def test_two_admins_revoking_each_other_at_once_leave_one_admin(tmp_path: Path) -> None:
+    path = tmp_path / "service.db"
+    setup = TokenStore(path)
+    for name in ("ann", "bob"):
+        setup.create(name, Role.admin)
+    stores = [TokenStore(path), TokenStore(path)]  # as two server processes would
+    start = threading.Barrier(2)
+    outcomes: list[bool | str] = []
+
+    def revoke(store: TokenStore, name: str) -> None:
+        start.wait()
+        try:
+            outcomes.append(store.revoke(name))
+        except LastAdminToken:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=revoke, args=(store, name))
+               for store, name in zip(stores, ("ann", "bob"), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes, key=str) == [True, "refused"]
+    assert [t.role for t in setup.list()] == [Role.admin]
+    for store in [setup, *stores]:
+        store.close()
 
 
 def every_cell(path: Path) -> dict[str, list[Any]]:

@@ -1,5 +1,6 @@
 """The service as real processes: first start, restart on the same files, rebuild, CLI."""
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.identity.tokens import TOKEN_PREFIX
 from tests.api.driver import Api
 from tests.api.processes import TOKEN_LINE, pdl, serving
 from tests.api.test_roadmap_scenario import JAN_4, expected_roadmap, play_scenario
@@ -17,9 +19,12 @@ pytestmark = pytest.mark.slow
 
 
 def admin_token(printed: str) -> str:
+    """The first admin token, from the file whose path the first start printed (or from the
+    line itself, with ``--print-admin-token``)."""
     lines = [line for line in printed.splitlines() if line.startswith(TOKEN_LINE)]
     assert len(lines) == 1, printed
-    return lines[0].rsplit(" ", 1)[1]
+    told = lines[0].rsplit(": ", 1)[1]
+    return told if told.startswith(TOKEN_PREFIX) else Path(told).read_text().strip()
 
 
 def views_of(api: Api, ids: dict[str, Any]) -> dict[str, Any]:
@@ -59,17 +64,53 @@ def test_a_restarted_server_and_rebuilt_views_show_the_same_roadmap_and_history(
     assert after_rebuild == before
 
 
-def test_the_first_start_prints_an_admin_token_once_and_a_restart_does_not(
+def test_the_first_start_writes_an_admin_token_to_a_private_file_once_and_a_restart_does_not(
         tmp_path: Path) -> None:
     with serving(tmp_path, tmp_path / "logs") as server:
-        token = admin_token(server.printed())
+        printed = server.printed()
+        token = admin_token(printed)
         listed = httpx.get(server.url + "/tokens", headers={"Authorization": f"Bearer {token}"})
+    written = tmp_path / "admin-token"
+    written.unlink()  # read, kept elsewhere, deleted: as the README says
     with serving(tmp_path, tmp_path / "logs") as server:
         printed_again = server.printed()
 
     assert listed.status_code == 200
     assert [(t["name"], t["role"]) for t in listed.json()] == [("admin", "admin")]
+    assert f"{TOKEN_LINE} 'admin'; only in the file (mode 0600): {written}" in printed
+    assert token not in printed
     assert token not in printed_again and TOKEN_LINE not in printed_again
+    assert not written.exists()
+
+
+def test_the_admin_token_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    with serving(tmp_path, tmp_path / "logs"):
+        mode = (tmp_path / "admin-token").stat().st_mode & 0o777
+
+    assert mode == 0o600
+
+
+def test_the_first_admin_token_is_printed_when_asked(tmp_path: Path) -> None:
+    with serving(tmp_path, tmp_path / "logs", options=["--print-admin-token"]) as server:
+        token = admin_token(server.printed())
+        response = httpx.get(server.url + "/tokens", headers={"Authorization": f"Bearer {token}"})
+
+    assert token in server.printed()
+    assert token == (tmp_path / "admin-token").read_text().strip()
+    assert response.status_code == 200
+
+
+def test_the_first_admin_token_can_come_from_a_secret_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("pdl_" + "s3cret" * 8 + "\n")
+    with serving(tmp_path / "data", tmp_path / "logs",
+                 PDL_ADMIN__TOKEN_FILE=str(secret)) as server:
+        response = httpx.get(server.url + "/tokens",
+                             headers={"Authorization": f"Bearer pdl_{'s3cret' * 8}"})
+
+    assert response.status_code == 200
+    assert "s3cret" not in server.printed()
+    assert not (tmp_path / "data" / "admin-token").exists()
 
 
 def test_the_scenario_roadmap_is_exact_over_a_real_server(tmp_path: Path) -> None:
@@ -122,6 +163,58 @@ def test_invalid_settings_are_one_clear_line_and_exit_code_2(tmp_path: Path) -> 
     assert result.stderr.count("\n") == 1
     assert "PDL_API__READ_YOUR_WRITES_TIMEOUT_S" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("variable", "nearest"), [
+    ("PDL_STORE__GROUP_COMIT", "PDL_STORE__GROUP_COMMIT"),
+    ("PDL_DATADIR", "PDL_DATA_DIR"),
+    ("PDL_KAFKA__BOOTSTRAP_SERVER", "PDL_KAFKA__BOOTSTRAP_SERVERS"),
+    ("PDL_ADMIN__TOKN_FILE", "PDL_ADMIN__TOKEN_FILE"),
+])
+def test_an_unknown_setting_is_refused_with_the_nearest_valid_name(
+        tmp_path: Path, variable: str, nearest: str) -> None:
+    result = pdl("--data-dir", str(tmp_path), "token", "create", "--name", "bob",
+                 "--role", "viewer", **{variable: "1"})
+
+    assert result.returncode == 2
+    assert result.stderr == f"pdl: invalid settings: unknown setting {variable}: " \
+                            f"did you mean {nearest}?\n"
+    assert not (tmp_path / "service.db").exists()
+
+
+def test_a_setting_and_its_file_variant_together_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("pdl_" + "x" * 40)
+    result = pdl("config", "show", PDL_ADMIN__TOKEN="pdl_" + "y" * 40,
+                 PDL_ADMIN__TOKEN_FILE=str(secret))
+
+    assert result.returncode == 2
+    assert "PDL_ADMIN__TOKEN and PDL_ADMIN__TOKEN_FILE are both set" in result.stderr
+
+
+def test_an_admin_token_unfit_for_a_bearer_header_is_refused_without_showing_it(
+        tmp_path: Path) -> None:
+    result = pdl("config", "show", PDL_ADMIN__TOKEN="REPLACE ME")
+
+    assert result.returncode == 2
+    assert "PDL_ADMIN__TOKEN" in result.stderr and "at least 32 characters" in result.stderr
+    assert "REPLACE ME" not in result.stderr
+
+
+def test_config_show_prints_the_effective_settings_with_secrets_masked(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("pdl_" + "s3cret" * 8 + "\n")
+    result = pdl("--data-dir", str(tmp_path), "config", "show",
+                 PDL_ADMIN__TOKEN_FILE=str(secret), PDL_STORE__GROUP_COMMIT="false",
+                 PDL_KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:9092")
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["data_dir"] == str(tmp_path)
+    assert shown["store"]["group_commit"] is False
+    assert shown["kafka"]["bootstrap_servers"] == "127.0.0.1:9092"
+    assert shown["admin"]["token"] == "**********"
+    assert "s3cret" not in result.stdout
 
 
 def test_the_data_dir_comes_from_the_environment_when_not_given(tmp_path: Path) -> None:

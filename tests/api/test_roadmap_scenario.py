@@ -168,11 +168,11 @@ def test_an_entity_read_carries_its_version_as_etag(editor: Api, clock: Simulate
     assert response.json()["feature_ids"] == [ids["share"]]
 
 
-def test_a_read_after_a_position_not_yet_reached_says_retry_later(editor: Api) -> None:
+def test_a_read_after_a_position_no_write_returned_is_refused_at_once(editor: Api) -> None:
     position = editor.create_product()["position"]
 
     response = editor.get("/audit", after=position + 1000)
 
-    assert response.status_code == 503
-    assert response.headers["Retry-After"] == "1"
-    assert response.json()["position"] == position
+    assert response.status_code == 409  # past the log's end; 503 is for one not applied yet
+    assert (response.json()["position"], response.json()["log_end"]) == (
+        position + 1000, position)

@@ -4,6 +4,7 @@ from typing import Any
 
 from services.runtime.service import Runtime
 from tests.api.driver import Api
+from tests.support.builders import today
 
 
 def test_a_create_answers_201_with_location_etag_id_version_and_position(
@@ -79,11 +80,26 @@ def test_shipping_a_release_ships_its_done_features(editor: Api) -> None:
         editor.set_status(feature, status, "progress")
     editor.schedule(feature, release, "Ready")
 
-    shipped = editor.ship(release, "2027-03-02", "All green")
+    shipped = editor.ship(release, today().isoformat(), "All green")  # early
 
     roadmap = editor.read(f"/products/{product}/roadmap", after=shipped["position"])
-    assert roadmap["shipped"][0]["shipped_on"] == "2027-03-02"
+    assert roadmap["shipped"][0]["shipped_on"] == today().isoformat()
     assert roadmap["shipped"][0]["features"][0]["status"] == "shipped"
+
+
+def test_a_method_a_path_does_not_take_is_405_with_every_method_the_path_takes(
+        editor: Api) -> None:
+    product = editor.create_product()["id"]
+    answers = {(method, path): editor.http.request(method, path, headers=editor.headers())
+               for method, path in [("OPTIONS", "/products"), ("PUT", f"/products/{product}"),
+                                    ("GET", f"/products/{product}/vision"),
+                                    ("POST", "/tokens/alice")]}
+
+    assert {key: (a.status_code, a.headers["Allow"]) for key, a in answers.items()} == {
+        ("OPTIONS", "/products"): (405, "GET, POST"),
+        ("PUT", f"/products/{product}"): (405, "GET"),
+        ("GET", f"/products/{product}/vision"): (405, "POST"),
+        ("POST", "/tokens/alice"): (405, "DELETE")}
 
 
 def test_cancelling_a_release_returns_its_scope_to_the_backlog(editor: Api) -> None:

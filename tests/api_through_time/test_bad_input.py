@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from services.runtime.service import Runtime
 from tests.api.driver import Api
 from tests.api.test_bad_input import UNKNOWN, Case, check, why
-from tests.support.builders import decision_body, move_body
+from tests.support.builders import decision_body, move_body, today
 
 FUTURE = "2999-01-01T00:00:00Z"
 LONG_AGO = "2001-01-01T00:00:00Z"
@@ -31,7 +31,7 @@ def world(editor: Api) -> dict[str, str]:
     for status in ("accepted", "in_progress", "done"):
         editor.set_status(done, status, "progress")
     editor.schedule(done, shipped, "ready")
-    editor.ship(shipped, "2027-01-02", "shipped on time")
+    editor.ship(shipped, today().isoformat(), "shipped on time")
     editor.schedule(feature, release, "core")
 
     def decided(product_id: str, title: str, changes: list[dict[str, Any]]) -> str:
@@ -100,6 +100,12 @@ PROPOSE_CASES = {
                           as_="none"),
     "invalid JSON": Case("POST", PROPOSE, raw=b'{"title": ', status=400,
                          says="not valid JSON"),
+    "NUL in a title": Case("POST", PROPOSE, propose(title="Drop\x00"), 422,
+                           "'title': control characters are not allowed (found U+0000)"),
+    "control character in a con": Case("POST", PROPOSE,
+                                       propose(options=[{"name": "A", "cons": ["x\x1f"]}],
+                                               chosen_option="A"),
+                                       422, "'options.0.cons': control characters"),
 }
 
 ACCEPT = "/decisions/{proposed}/accept"
@@ -188,6 +194,8 @@ DECISION_CASES = {
                                 "'as_of'"),
     "read before it existed": Case("GET", "/decisions/{accepted}?as_of=" + LONG_AGO, None,
                                    404, "did not exist yet"),
+    "read as of a Unix time": Case("GET", "/decisions/{accepted}?as_of=1700000000", None,
+                                   422, "'as_of': '1700000000' is not an ISO 8601 instant"),
     "lineage of unknown": Case("GET", "/decisions/{unknown}/lineage", None, 404,
                                "No decision with id"),
     "feature lineage of a release": Case("GET", "/features/{release}/lineage", None, 404,
@@ -234,6 +242,11 @@ SCORE_CASES = {
                                    "'as_of'"),
     "ranking of unknown product": Case("GET", "/products/{unknown}/ranking", None, 404,
                                        "No product with id"),
+    "ranking as of a number": Case("GET", "/products/{product}/ranking?as_of=1.5", None, 422,
+                                   "'as_of': '1.5' is not an ISO 8601 instant"),
+    "control character in an input's name": Case(
+        "POST", SCORE, why(method="rice", inputs={**RICE, "re\x00ach": 1}), 422,
+        "'inputs': control characters"),
 }
 
 DIFF = "/products/{product}/diff"
@@ -247,6 +260,10 @@ THROUGH_TIME_CASES = {
                                  None, 422, "is in the future"),
     "diff from a naive instant": Case("GET", DIFF + "?from=2026-06-01T00:00", None, 422,
                                       "timezone"),
+    "diff from a number": Case("GET", DIFF + "?from=0.5", None, 422,
+                               "'from': '0.5' is not an ISO 8601 instant"),
+    "diff to a Unix time": Case("GET", DIFF + "?from=2026-06-01T00:00:00Z&to=1700000000",
+                                None, 422, "'to': '1700000000' is not an ISO 8601 instant"),
     "diff in an unknown format": Case("GET", DIFF + "?from=2026-06-01T00:00:00Z&format=pdf",
                                       None, 422, "'format'"),
     "diff of unknown product": Case("GET", "/products/{unknown}/diff?from=" + LONG_AGO, None,

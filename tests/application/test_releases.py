@@ -7,7 +7,7 @@ import pytest
 from domain.errors import RuleViolation
 from domain.feature import ACCEPTED, DONE, IN_PROGRESS, SHIPPED
 from services.commands.application import DecisionLog
-from tests.support.builders import LEDGER, because, scheduled
+from tests.support.builders import LEDGER, because, scheduled, today
 
 
 def test_shipping_a_release_ships_its_done_features_and_returns_the_rest(log: DecisionLog) -> None:
@@ -18,13 +18,13 @@ def test_shipping_a_release_ships_its_done_features_and_returns_the_rest(log: De
     idle = scheduled(log, LEDGER.a_feature(log, product_id, "Idle", status=ACCEPTED), release_id)
     before = log.event_count()
 
-    outcome = log.ship_release(release_id, date(2027, 3, 2), because("Go/no-go passed"))
+    outcome = log.ship_release(release_id, today(), because("Go/no-go passed"))
 
     # the done feature ships; two features leave (release + feature event each); the release ships
     assert outcome.position == log.event_count() == before + 6
     release = log.get_release(release_id)
     assert (release.state, release.shipped_on, release.feature_ids) == (
-        "shipped", date(2027, 3, 2), [done])
+        "shipped", today(), [done])
     assert outcome.version == release.version
     assert (log.get_feature(done).status, log.get_feature(done).release_id) == (
         SHIPPED, release_id)
@@ -48,7 +48,7 @@ def test_cancelling_a_release_returns_its_features_to_the_backlog(log: DecisionL
 
 def test_a_shipped_release_refuses_a_date_change_and_changes_nothing(log: DecisionLog) -> None:
     release_id = LEDGER.a_release(log, LEDGER.a_product(log))
-    log.ship_release(release_id, date(2027, 3, 2), because())
+    log.ship_release(release_id, today(), because())
     before = log.event_count()
 
     with pytest.raises(RuleViolation, match="is shipped; you can no longer change its target date"):
@@ -71,7 +71,7 @@ def test_a_feature_that_shipped_stays_in_its_release(log: DecisionLog) -> None:
     product_id = LEDGER.a_product(log)
     release_id = LEDGER.a_release(log, product_id)
     feature_id = scheduled(log, LEDGER.a_feature(log, product_id, status=DONE), release_id)
-    log.ship_release(release_id, date(2027, 3, 2), because())
+    log.ship_release(release_id, today(), because())
     before = log.event_count()
 
     with pytest.raises(RuleViolation, match="has shipped; it stays in its release"):

@@ -56,6 +56,15 @@ TARGETS: dict[str, Callable[[dict[str, Any], ModuleType], list[Check]]] = {
                               (r["ours"]["extra"]["p99_ms"], "≤", m.P99_MS)],
     "relay_throughput": lambda r, m: [(r["ratio"], "≥", m.TARGET_RATIO)],
     "as_of_reads": as_of_checks,
+    "soak": lambda r, m: [(r["ratio"], "≥", m.THROUGHPUT_FLOOR),
+                          (r["ours"]["extra"]["write_p99_ms"], "≤", m.WRITE_P99_MS),
+                          (r["params"]["aims"]["wal_max_mb"][0], "≤", m.WAL_LIMIT_MB),
+                          (r["params"]["aims"]["anon_growth_second_half_mb"][0], "≤",
+                           m.ANON_GROWTH_MB),
+                          (r["params"]["errors"], "≤", 0.5)],  # 0 errors (0 ≤ 0 is too close)
+    "history_length": lambda r, m: [(r["params"]["growth"][op], "≤", m.FLAT) for op in m.AIMED],
+    "ui_roadmap": lambda r, m: [(r["ours"]["value"], "≤",
+                                 m.TARGET_RATIO * r["baseline"]["value"])],
 }
 
 

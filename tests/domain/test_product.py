@@ -24,6 +24,12 @@ def test_a_product_needs_a_name() -> None:
         a_product(name="   ")
 
 
+def test_a_product_name_with_a_nul_byte_is_refused() -> None:
+    with then_refused(InvalidCommand, r"The product name must not contain control characters "
+                                      r"\(found U\+0000\)"):
+        a_product(name="Ledger\x00")
+
+
 def test_a_product_name_has_a_length_limit() -> None:
     with then_refused(InvalidCommand, f"The product name must be at most {NAME_MAX} characters"):
         a_product(name="x" * (NAME_MAX + 1))

@@ -1,5 +1,6 @@
 """Every change after creation carries who, why and (optionally) on what evidence."""
 
+import re
 from uuid import uuid4
 
 import pytest
@@ -14,6 +15,23 @@ from tests.support.gwt import given, then_events, then_refused, when
 def test_a_change_without_a_rationale_is_refused(rationale: str) -> None:
     with then_refused(InvalidCommand, "A change needs a rationale: say why"):
         Reason(actor=ACTOR, rationale=rationale)
+
+
+@pytest.mark.parametrize(("rationale", "evidence", "refused", "found"), [
+    ("Because\x00", (), "The rationale", "U+0000"),
+    ("Because \x1b[2J", (), "The rationale", "U+001B"),
+    ("Because", ("https://wiki/x", "bell\x07"), "An evidence item", "U+0007"),
+    ("Because\r\n", (), "The rationale", "U+000D"),
+])
+def test_a_rationale_or_evidence_with_a_control_character_is_refused(
+        rationale: str, evidence: tuple[str, ...], refused: str, found: str) -> None:
+    with then_refused(InvalidCommand, re.escape(
+            f"{refused} must not contain control characters (found {found})")):
+        Reason(actor=ACTOR, rationale=rationale, evidence=evidence)
+
+
+def test_line_breaks_and_tabs_are_kept_in_a_rationale() -> None:
+    assert Reason(actor=ACTOR, rationale="One\n\tTwo").rationale == "One\n\tTwo"
 
 
 def test_a_change_without_an_actor_is_refused() -> None:

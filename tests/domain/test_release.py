@@ -1,6 +1,7 @@
 """Release: a target date that slips or is pulled in; shipped or cancelled, then closed."""
 
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -9,9 +10,17 @@ import pytest
 from domain.errors import InvalidCommand, RuleViolation
 from domain.release import NAME_MAX, Release
 from tests.support.builders import ACTOR, MARCH_1, PRODUCT_ID, a_release, because
+from tests.support.clock import SimulatedClock, stamping_with
 from tests.support.gwt import given, recorded, then_events, then_refused, when
 
 FEATURE_ID = uuid4()
+#: When the releases here are planned (and shipped), unless a test moves the clock on.
+MARCH_3_9AM = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[SimulatedClock]:
+    yield from stamping_with(SimulatedClock(MARCH_3_9AM))
 
 
 def shipped(release: Release) -> None:
@@ -86,6 +95,37 @@ def test_shipping_records_the_actual_date() -> None:
     }))
     assert release.state == "shipped"
     assert not release.is_open
+
+
+def test_a_release_ships_on_a_day_that_has_begun_somewhere_on_earth(
+        clock: SimulatedClock) -> None:
+    release = given(*recorded(a_release()))
+
+    with then_refused(InvalidCommand, "cannot have shipped on 2027-03-04: that day is in the "
+                      r"future \(the latest date anywhere on Earth is 2027-03-03\)", release):
+        release.ship(date(2027, 3, 4), because())
+
+    clock.jump(hours=1)  # 10:00 UTC: March 4 has begun at UTC+14
+    events = when(release.ship, date(2027, 3, 4), because())
+    then_events(events, (Release.Shipped, {"shipped_on": date(2027, 3, 4)}))
+
+
+@pytest.mark.parametrize("day", [date(2027, 3, 1), date(1, 1, 1)])
+def test_a_release_cannot_ship_before_the_day_it_was_planned(day: date) -> None:
+    release = given(*recorded(a_release()))
+
+    with then_refused(InvalidCommand, f"cannot have shipped on {day.isoformat()}: it was "
+                      r"planned later, on 2027-03-03 \(UTC\)", release):
+        release.ship(day, because())
+
+
+def test_a_release_may_ship_on_the_day_before_it_was_planned_in_utc_somewhere_behind_utc(
+        ) -> None:
+    release = given(*recorded(a_release()))  # 9:00 UTC is still March 2 at UTC-12
+
+    events = when(release.ship, date(2027, 3, 2), because())
+
+    then_events(events, (Release.Shipped, {"shipped_on": date(2027, 3, 2)}))
 
 
 def test_cancelling_records_who_and_why() -> None:

@@ -17,7 +17,7 @@ from contract import generate
 from contract.changes import Change, change_from_event
 from contract.topics import ROADMAP_CHANGES
 from services.commands.application import DecisionLog
-from tests.support.builders import ACTOR, ATLAS, because
+from tests.support.builders import ACTOR, ATLAS, because, today
 
 #: The evidence of every reason here that names none of its own.
 WIKI = "https://wiki/x"
@@ -56,7 +56,7 @@ def roadmap_history(app: DecisionLog, name: str = "Atlas") -> Any:
     app.remove_requirement(export, "R1", because("Covered by R2.", WIKI))
     app.change_target_date(q1, date(2027, 4, 15), because("Slip: hiring.", WIKI))
     app.change_target_date(q2, date(2027, 6, 1), because("Pull in: less scope.", WIKI))
-    app.ship_release(q1, date(2027, 4, 14), because("Shipped!", WIKI))
+    app.ship_release(q1, today(), because("Shipped!", WIKI))  # early
     app.cancel_release(q2, because("Folded into Q3.", WIKI))
     return product
 

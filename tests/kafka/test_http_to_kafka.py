@@ -19,6 +19,7 @@ from tests.kafka.streams import (
     stored_changes,
     wait_until,
 )
+from tests.support.builders import today
 
 pytestmark = pytest.mark.kafka
 
@@ -47,7 +48,7 @@ def test_http_writes_reach_the_topics_through_the_relay_running_in_the_service(
         api.slip(q1, "2027-04-15", "Hiring.")
         for status in ("in_progress", "done"):
             api.set_status(features[1], status, "Progress.")
-        api.ship(q1, "2027-04-14", "Shipped.")
+        api.ship(q1, today().isoformat(), "Shipped.")  # early
         wait_until(lambda: runtime.relay is not None
                    and runtime.relay.position == runtime.app.event_count(), 30,
                    "the service's relay to publish every write")

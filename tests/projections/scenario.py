@@ -13,7 +13,8 @@ from uuid import UUID
 from contract.changes import Change, change_from_event
 from domain.feature import DONE
 from services.commands.application import DecisionLog
-from tests.support.builders import BOOKS, advance, by
+from tests.projections.search_index import is_search_table, search_rows
+from tests.support.builders import BOOKS, advance, by, today
 
 
 @dataclass
@@ -45,7 +46,7 @@ def roadmap_story(log: DecisionLog) -> Story:
                            by("carol", "Vendor API late", "https://tickets/42"))
     log.change_feature_status(f["Legacy sync"], "rejected", by("carol", "Nobody uses it"))
     advance(log, f["SSO"], DONE, by("bob", "Work progressed"))
-    log.ship_release(r["1.0"], date(2026, 3, 3), by("carol", "Release train left"))
+    log.ship_release(r["1.0"], today(), by("carol", "Release train left"))  # early
     log.cancel_release(r["Beta"], by("carol", "Beta programme stopped"))
     return story
 
@@ -73,11 +74,14 @@ def interleaved(changes: list[Change], seed: int) -> list[Change]:
 
 
 def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table of a SQLite file, in a stable order."""
+    """Every row of every table of a SQLite file, in a stable order (the search's by what
+    they hold, see :mod:`tests.projections.search_index`)."""
     conn = sqlite3.connect(path)
     try:
         tables = [row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+        rows = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                for t in tables if not is_search_table(t)}
+        return rows | search_rows(conn) if "search_documents" in tables else rows
     finally:
         conn.close()

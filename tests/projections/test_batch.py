@@ -8,21 +8,24 @@ from typing import Any
 import pytest
 
 from contract.changes import Change
-from projections import audit, roadmap
+from projections import audit, roadmap, search
 from projections.views import Views, apply_changes
 from services.commands.application import DecisionLog
 from tests.projections.scenario import changes_of, interleaved
+from tests.projections.search_index import indexed_words, is_index_table
 from tests.projections.test_decode import every_change_type
 
 
 def rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, row ids included, in row id order."""
+    """Every row of every table, row ids included, in row id order (the search index by
+    the words it holds, see :mod:`tests.projections.search_index`)."""
     conn = sqlite3.connect(path)
     try:
         tables = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         return {t: conn.execute(f"SELECT rowid, * FROM {t} ORDER BY rowid").fetchall()
-                for t in tables}
+                for t in tables if not is_index_table(t)} | {
+            "search_index (words)": indexed_words(conn)}
     finally:
         conn.close()
 
@@ -33,6 +36,7 @@ def one_at_a_time(path: Path, changes: list[Change]) -> None:
         for change in changes:
             roadmap.apply(conn, change)
             audit.record(conn, change)
+            search.index(conn, [change])
     views.close()
 
 

@@ -42,6 +42,22 @@ def test_wait_for_returns_false_when_the_position_is_not_reached_in_time(
     assert views.wait_for(position + 1, timeout=0.05) is False
 
 
+def test_a_call_waiting_for_a_position_is_made_once_the_catch_up_applies_it(
+        log: DecisionLog, views: Views) -> None:
+    position = a_product_position(log)
+    made: list[str] = []
+    views.call_when_reached(0, lambda: made.append("already reached"))
+    views.call_when_reached(position, lambda: made.append("reached"))
+    cancel = views.call_when_reached(position, lambda: made.append("cancelled"))
+    views.call_when_reached(position + 1, lambda: made.append("not written yet"))
+    cancel()
+    assert (made, views.waiting) == (["already reached"], 2)
+
+    StoreCatchUp(log, views).run_until_caught_up()
+
+    assert (made, views.waiting) == (["already reached", "reached"], 1)
+
+
 def test_writes_by_another_process_are_picked_up_without_notify(
         log: DecisionLog, views: Views, catchup: StoreCatchUp, settings: Settings) -> None:
     other = build_application(settings)  # as another process would open the same store

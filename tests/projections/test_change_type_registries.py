@@ -15,7 +15,7 @@ import pytest
 
 from contract import generate, roadmap_changes
 from contract.changes import CHANGE_TYPES
-from projections import diff, roadmap, slips, summaries
+from projections import diff, roadmap, search, slips, summaries
 
 PUBLISHED = frozenset(change_type for _, change_type in CHANGE_TYPES.values())
 
@@ -37,6 +37,8 @@ REGISTRIES = (
              "projections.summaries.IGNORED"),
     Registry("projections.diff.STEP_KINDS", diff.STEP_KINDS, diff.IGNORED,
              "projections.diff.IGNORED"),
+    Registry("projections.search.TEXT_CHANGES", search.TEXT_CHANGES, search.IGNORED,
+             "projections.search.IGNORED"),
     Registry("contract.roadmap_changes.DERIVERS", roadmap_changes.DERIVERS,
              roadmap_changes.IGNORED, "contract.roadmap_changes.IGNORED"),
     # The published contract describes every type: it ignores none.

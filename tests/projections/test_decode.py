@@ -17,7 +17,7 @@ from contract.changes import (
 from projections.feeding.decode import ChangeDecoder, _datetime
 from projections.intervals import instant
 from services.commands.application import DecisionLog
-from services.commands.change_requests import MoveFeature
+from services.commands.change_requests import ChangeStatus, MoveFeature
 from tests.kafka.streams import roadmap_history
 from tests.support.builders import BOOKS, by
 
@@ -35,8 +35,9 @@ def every_change_type(log: DecisionLog) -> None:
     log.reject_decision(BOOKS.a_decision(log, product, "Drop export"), by("alice", "No"))
     replacing = BOOKS.a_decision(log, product, "Move it back", supersedes=first)
     log.accept_decision(replacing, [MoveFeature(export, r1)], actor="dana")
-    other = BOOKS.a_decision(log, product, "Drop dark mode")
-    log.accept_decision(other, [], actor="dana")
+    other = BOOKS.a_decision(log, product, "Accept export")
+    log.accept_decision(other, [ChangeStatus(export, "accepted")], actor="dana")
+    # A correction: the status goes back, with data.reverts naming the decision reversed.
     log.reverse_decision(other, by("alice", "Customers complained", "https://x/1"))
     log.retire_product(product, by("alice", "Sunset."))
 

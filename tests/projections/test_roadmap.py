@@ -4,6 +4,7 @@ from datetime import date
 from typing import Any
 from uuid import uuid4
 
+from domain.feature import Feature
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
@@ -30,7 +31,7 @@ def test_releases_are_listed_in_target_date_order_with_their_state_and_features(
     assert [(r["name"], r["target_date"], r["state"], r["shipped_on"], titles(r["features"]))
             for r in roadmap["releases"]] == [
         ("Beta", "2026-02-01", "cancelled", None, []),
-        ("1.0", "2026-03-01", "shipped", "2026-03-03", ["SSO"]),
+        ("1.0", "2026-03-01", "shipped", "2026-01-05", ["SSO"]),  # the story's first day
         ("1.1", "2026-06-15", "planned", None, ["Export"]),
         ("2.0", "2026-09-01", "planned", None, []),
     ]
@@ -144,3 +145,42 @@ def test_products_are_listed_by_name_with_retired_ones_flagged(
         ("Abacus", False, "Counting for everyone"),
         ("Zed", True, "Books that balance themselves"),
     ]
+
+
+def test_a_rejected_feature_is_listed_as_rejected_not_in_its_release_or_now(
+        log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
+    product = BOOKS.a_product(log)
+    release = BOOKS.a_release(log, product, "1.0", date(2026, 4, 1))
+    for title in ("Kept", "Dropped"):
+        log.schedule_feature(BOOKS.a_feature(log, product, title), release, by("alice", "Fits"))
+    dropped = next(f for f in log.get_release(release).feature_ids
+                   if log.get_feature(f).title == "Dropped")
+    log.change_feature_status(dropped, "rejected", by("alice", "No longer needed"))
+    catchup.run_until_caught_up()
+
+    roadmap = views.roadmap(product)
+
+    assert roadmap is not None
+    assert titles(roadmap["rejected"]) == ["Dropped"]
+    assert titles(roadmap["now"]["features"]) == ["Kept"]
+    assert [titles(r["features"]) for r in roadmap["releases"]] == [["Kept"]]
+    assert titles(roadmap["backlog"]) == []
+
+
+def test_a_feature_rejected_in_its_release_before_that_took_it_out_is_listed_as_rejected(
+        log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
+    product = BOOKS.a_product(log)
+    release = BOOKS.a_release(log, product, "1.0", date(2026, 4, 1))
+    legacy = BOOKS.a_feature(log, product, "Legacy sync")
+    log.schedule_feature(legacy, release, by("alice", "Fits"))
+    feature = log.get_feature(legacy)  # rejected as stored before rejecting unscheduled
+    feature.record(Feature.StatusChanged, by("alice", "Dropped"), old_status="proposed",
+                   status="rejected")
+    log.save(feature)
+    catchup.run_until_caught_up()
+
+    roadmap = views.roadmap(product)
+
+    assert roadmap is not None
+    assert titles(roadmap["rejected"]) == ["Legacy sync"]
+    assert roadmap["now"]["features"] == [] and roadmap["backlog"] == []

@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
+from domain import clock
 from domain.decision import Decision
 from domain.feature import (
     ACCEPTED,
@@ -57,6 +58,12 @@ def by(actor: str, rationale: str = REVIEWED, *evidence: str) -> Reason:
 
 
 # Fixed dates and ids
+
+def today() -> date:
+    """Today (UTC) by the domain clock: a day a release planned today may ship on (a ship
+    date is neither in the future nor before the release was planned)."""
+    return clock.now().date()
+
 
 MARCH_1 = date(2027, 3, 1)
 JUNE_1 = date(2027, 6, 1)

@@ -115,7 +115,7 @@ def march(h: History) -> None:
 
 
 def april(h: History) -> None:
-    h.log.ship_release(h.releases["1.0"], date(2026, 4, 14),
+    h.log.ship_release(h.releases["1.0"], date(2026, 4, 2),  # this morning: early
                        by("carol", "Release train left"))
     h.status("Import", "accepted", actor="olivia")
     h.log.change_target_date(h.releases["2.0"], date(2026, 9, 20),

@@ -81,7 +81,7 @@ def test_the_net_release_changes_between_january_and_april(history: History) -> 
     assert [(r["name"], r["target_date"], r["state"]) for r in releases["added"]] == [
         ("3.0", "2026-12-15", "planned")]
     assert [(r["name"], r["shipped_on"], reasons(r)) for r in releases["shipped"]] == [
-        ("1.0", "2026-04-14", [("carol", "Release train left", None)])]
+        ("1.0", "2026-04-02", [("carol", "Release train left", None)])]
     assert [(r["name"], reasons(r)) for r in releases["cancelled"]] == [
         ("Beta", [("carol", "Beta programme stopped", None)])]
     assert [(r["name"], r["old"], r["new"], r["delta_days"], reasons(r))
@@ -208,7 +208,7 @@ def test_the_markdown_reads_as_a_summary_with_who_when_and_why(history: History)
         "- **1.0**: 2026-03-31 → 2026-04-14 (slipped 14 days)",
         "  - 2026-02-02 09:04 UTC, carol: _Why:_ Vendor API late _Evidence:_ https://tickets/42.",
         "- **1.1**: 2026-06-30 → 2026-06-20 (pulled in 10 days)",
-        "- **1.0** shipped on 2026-04-14",
+        "- **1.0** shipped on 2026-04-02",
         "- **Beta** cancelled",
         "- **3.0**, targeting 2026-12-15 (planned)",
         "## Every change, in order",

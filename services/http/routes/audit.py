@@ -2,7 +2,10 @@
 
 Served from the views, which catch up with the log just after a write commits: pass
 ``?after=POSITION`` (the position a write returned) to wait until they include that write.
-``from`` / ``to`` (ISO instants with a timezone) bound when the changes were made.
+``from`` / ``to`` (ISO instants with a timezone) bound when the changes were made;
+``type`` may be repeated (a change of any of those types matches). An unknown ``type``, or
+a query parameter the route does not take, is ``422`` listing the valid ones, rather than
+an answer that silently matches nothing or everything.
 """
 
 from typing import Annotated, Any
@@ -10,21 +13,28 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from contract.changes import CHANGE_TYPES
 from services.http.as_of import Instant
 from services.http.deps import MAX_POSITION, CaughtUp, RuntimeDep, Viewer
+from services.http.problems import Problem
+from services.http.query_params import KnownQuery
 
 router = APIRouter(tags=["audit"])
 
+#: Every change type, as ``type`` names them.
+TYPES = sorted(change_type for _, change_type in CHANGE_TYPES.values())
 
-@router.get("/audit", dependencies=[CaughtUp])
+
+@router.get("/audit", dependencies=[KnownQuery, CaughtUp])
 def audit(
     who: Viewer,
     runtime: RuntimeDep,
     product: UUID | None = None,
     entity: UUID | None = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,
-    change_type: Annotated[str | None, Query(alias="type", max_length=100,
-                                             description="e.g. feature.scheduled")] = None,
+    change_type: Annotated[list[str] | None, Query(
+        alias="type", max_length=len(TYPES),
+        description="e.g. feature.scheduled; repeat it for several types")] = None,
     since: Annotated[Instant | None, Query(alias="from")] = None,
     until: Annotated[Instant | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -32,6 +42,11 @@ def audit(
                                         description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
     """Every change matching the filters, in log order; page with ``cursor``."""
+    unknown = sorted(set(change_type or ()) - set(TYPES))
+    if unknown:
+        raise Problem(422, "unknown-type", "Unknown change type",
+                      f"No change type {', '.join(map(repr, unknown))}; the types are: "
+                      f"{', '.join(TYPES)}.", unknown=unknown, allowed=TYPES)
     return runtime.views.audit(product_id=product, entity_id=entity, actor=actor,
                                change_type=change_type, since=since, until=until,
                                limit=limit, cursor=cursor)

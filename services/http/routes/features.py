@@ -21,6 +21,7 @@ from services.http.as_of import AsOf, version_at
 from services.http.decision_schemas import EntityLineageOut, ScoreIn
 from services.http.deps import Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
 from services.http.entity_reads import entity_history, entity_lineage
+from services.http.paging import Page
 from services.http.responses import reason, tagged, written
 from services.http.schemas import (
     Change,
@@ -133,9 +134,11 @@ def remove_requirement(feature_id: UUID, requirement_id: RequirementId, body: Ch
 
 
 @router.get("/{feature_id}/history", response_model=dict[str, Any])
-async def feature_history(feature_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
-    """Every change to the feature: who, when, what changed, why."""
-    return await entity_history("feature", feature_id, reads, as_of)
+async def feature_history(feature_id: UUID, reads: Reads, page: Page,
+                         as_of: AsOf = None) -> Response:
+    """Every change to the feature (or a page, see :mod:`services.http.paging`): who, when,
+    what changed, why."""
+    return await entity_history("feature", feature_id, reads, as_of, page)
 
 
 @router.get("/{feature_id}/lineage", response_model=EntityLineageOut)

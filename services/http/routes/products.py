@@ -21,9 +21,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from projections.diff import render_markdown, roadmap_diff
-from services.http.as_of import AsOf, Instant, not_found, not_found_then, version_at
+from services.http.as_of import AsOf, Instant, not_found_then, version_at
 from services.http.decision_schemas import DecisionIn, DecisionListOut, RankingOut
 from services.http.deps import CaughtUp, Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
+from services.http.paging import Page
 from services.http.responses import MARKDOWN, MarkdownResponse, reason, tagged, written
 from services.http.schemas import (
     Change,
@@ -130,21 +131,26 @@ async def roadmap(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Respons
     def read() -> dict[str, Any]:
         found = reads.views.roadmap(product_id, as_of=as_of)
         if found is None:
-            raise not_found("product", product_id)
+            raise not_found_then("product", product_id, as_of)
         return found
 
     return await reads.answer(read)
 
 
 @router.get("/{product_id}/history", response_model=dict[str, Any])
-async def product_history(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
-    """Every change to the product and to its features and releases."""
+async def product_history(product_id: UUID, reads: Reads, page: Page,
+                          as_of: AsOf = None) -> Response:
+    """Every change to the product and to its features and releases, in log order (or a
+    page, see :mod:`services.http.paging`)."""
 
     def read() -> dict[str, Any]:
-        items = reads.views.product_history(product_id, as_of=as_of)
-        if not items:
-            raise not_found("product", product_id)
-        return {"product_id": str(product_id), "items": items}
+        found = reads.views.product_history_page(
+            product_id, as_of=as_of, limit=page.limit, cursor=page.cursor,
+            newest_first=page.newest_first)
+        if not found["exists"]:
+            raise not_found_then("product", product_id, as_of)
+        return {"product_id": str(product_id), "items": found["items"],
+                "next_cursor": found["next_cursor"]}
 
     return await reads.answer(read)
 

@@ -22,6 +22,7 @@ from services.http.as_of import AsOf, not_found, not_found_then, version_at
 from services.http.decision_schemas import EntityLineageOut
 from services.http.deps import CaughtUp, Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
 from services.http.entity_reads import entity_history, entity_lineage
+from services.http.paging import Page
 from services.http.responses import MarkdownResponse, reason, tagged, written
 from services.http.schemas import Change, OutcomeOut, ReleaseOut, ShipIn, TargetDateIn
 
@@ -63,9 +64,11 @@ def cancel_release(release_id: UUID, body: Change, who: Editor, runtime: Runtime
 
 
 @router.get("/{release_id}/history", response_model=dict[str, Any])
-async def release_history(release_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
-    """Every change to the release: dates slipped or pulled in, scope, shipping."""
-    return await entity_history("release", release_id, reads, as_of)
+async def release_history(release_id: UUID, reads: Reads, page: Page,
+                         as_of: AsOf = None) -> Response:
+    """Every change to the release (or a page, see :mod:`services.http.paging`): dates
+    slipped or pulled in, scope, shipping."""
+    return await entity_history("release", release_id, reads, as_of, page)
 
 
 @router.get("/{release_id}/lineage", response_model=EntityLineageOut)

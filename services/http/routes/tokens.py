@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Response
 from services.http.deps import Admin, RuntimeDep
 from services.http.problems import Problem
 from services.http.schemas import NewTokenOut, TokenIn, TokenOut
-from services.identity.tokens import NAME_PATTERN, TokenNameTaken
+from services.identity.tokens import NAME_PATTERN, LastAdminToken, TokenNameTaken
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -36,6 +36,11 @@ def list_tokens(who: Admin, runtime: RuntimeDep) -> list[TokenOut]:
 
 @router.delete("/{name}", status_code=204)
 def revoke_token(name: TokenName, who: Admin, runtime: RuntimeDep) -> Response:
-    if not runtime.tokens.revoke(name):
+    """Revoke a token at once, everywhere; the last admin token cannot be revoked (409)."""
+    try:
+        revoked = runtime.tokens.revoke(name)
+    except LastAdminToken as last:
+        raise Problem(409, "last-admin-token", "The last admin token", str(last)) from None
+    if not revoked:
         raise Problem(404, "not-found", "Not found", f"No token named '{name}'.")
     return Response(status_code=204)
