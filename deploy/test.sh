@@ -5,12 +5,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/install.sh
-# The browser test of /docs (tests/api/test_docs_offline.py) drives Debian's chromium through
-# Playwright, which downloads no browser of its own here.
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
-        && [ "$(id -u)" = 0 ]; then
-    echo "== installing chromium (apt-get)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# The official AsyncAPI parser checks contract/asyncapi*.yaml (tests/kafka/test_asyncapi_parser.py):
+# installed from contract/validate/package-lock.json, again only when the lock changed.
+if command -v npm >/dev/null 2>&1 \
+        && ! cmp -s contract/validate/package-lock.json contract/validate/node_modules/.pdl-lock; then
+    echo "== npm ci (contract/validate: @asyncapi/parser)"
+    npm ci --prefix contract/validate --no-audit --no-fund --ignore-scripts --loglevel=error
+    cp contract/validate/package-lock.json contract/validate/node_modules/.pdl-lock
+fi
+# The browser tests (tests/ui, tests/api/test_docs_offline.py) drive Debian's chromium through
+# Playwright, which downloads no browser of its own here; the README walkthrough test runs
+# curl and jq.
+missing=()
+for tool in chromium jq curl; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "== installing ${missing[*]} (apt-get)"
+    apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 echo "== ruff" && .venv/bin/ruff check .

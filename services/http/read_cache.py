@@ -64,13 +64,28 @@ def request_key(scope: Scope) -> Key:
 
 
 class ReadCache:
-    """A bounded LRU of response bodies, each valid at one views position."""
+    """A bounded LRU of response bodies, each valid at one views position.
+
+    Positions only move forward, so a body kept at an older position than the newest one
+    put can never be served again: it is dropped as soon as a newer position arrives. Under
+    steady writes the cache therefore holds the reads of the current position only, not
+    ``max_bytes`` of answers nobody can be sent.
+    """
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self._entries: OrderedDict[Key, tuple[int, bytes]] = OrderedDict()
         self._size = 0
+        self._newest = 0
         self._lock = threading.Lock()
+
+    @property
+    def bytes_held(self) -> int:
+        """The size of the bodies kept."""
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, key: Key, position: int) -> bytes | None:
         """The body kept for ``key`` if it was read at ``position``."""
@@ -86,6 +101,12 @@ class ReadCache:
         if len(body) > self.max_bytes:
             return
         with self._lock:
+            if position < self._newest:
+                return  # the views moved on while it was read: it can never be served
+            if position > self._newest:
+                self._entries.clear()  # every body kept was read at an older position
+                self._size = 0
+                self._newest = position
             old = self._entries.pop(key, None)
             if old is not None:
                 self._size -= len(old[1])

@@ -111,3 +111,17 @@ def test_the_cache_forgets_the_least_recently_used_beyond_its_bounds() -> None:
     assert cache.get(("/b", b""), 1) is None
     assert cache.get(("/a", b""), 1) == b"aaaa"
     assert cache.get(("/c", b""), 1) == b"cccc"
+
+
+def test_bodies_read_at_an_older_position_are_dropped_once_a_newer_one_is_kept() -> None:
+    cache = ReadCache()
+    for n in range(50):
+        cache.put((f"/products/{n}/roadmap", b""), 7, b"x" * 100)
+    assert len(cache) == 50 and cache.bytes_held == 5_000
+
+    cache.put(("/products", b""), 8, b"{}")  # the views moved on
+    cache.put(("/products/late", b""), 7, b"{}")  # a read that started before they did
+
+    assert len(cache) == 1 and cache.bytes_held == 2
+    assert cache.get(("/products/3/roadmap", b""), 7) is None
+    assert cache.get(("/products", b""), 8) == b"{}"
