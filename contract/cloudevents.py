@@ -6,8 +6,12 @@ agree on one format:
 - ``ce_specversion`` ``1.0``; ``ce_id`` the stable id of the change (the same on every
   re-publish, so consumers can drop duplicates); ``ce_source`` ``/pdl/products/<product id>``;
   ``ce_type`` ``com.pdl.<type>.v1`` (e.g. ``com.pdl.feature.scheduled.v1``); ``ce_time`` when
-  the change happened; ``ce_subject`` the entity's id; ``content-type`` ``application/json``.
+  the change happened; ``ce_subject`` the entity's id; ``ce_dataschema`` the ``$id`` of the
+  value's JSON Schema (``urn:pdl:schema:<type>.v1``, see :func:`dataschema`); ``content-type``
+  ``application/json``.
 - The key is the entity id on the entity topics and the product id on the roadmap-changes topic.
+- On the current-state topics (:mod:`contract.states`) the key is the entity id and ``ce_id``
+  the state message's own stable id (uuid5 of the change's).
 """
 
 import dataclasses
@@ -18,15 +22,17 @@ from typing import Any, TypeVar
 
 import orjson
 
-from contract import changes, roadmap_changes
+from contract import changes, roadmap_changes, states
 from contract.changes import Change
 from contract.roadmap_changes import RoadmapChange, roadmap_change_from
-from contract.topics import entity_topic, roadmap_topic
+from contract.states import EntityState
+from contract.topics import entity_topic, roadmap_topic, state_topic
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 TYPE_PREFIX = "com.pdl."
 SOURCE_PREFIX = "/pdl/products/"
+SCHEMA_ID_PREFIX = "urn:pdl:schema:"
 REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type", "content-type")
 
 Headers = Sequence[tuple[str, bytes | None]]
@@ -68,6 +74,14 @@ def ce_type(public_type: str, version: int) -> str:
     return f"{TYPE_PREFIX}{public_type}.v{version}"
 
 
+def dataschema(public_type: str, version: int) -> str:
+    """The CloudEvents ``dataschema`` of a message type: the ``$id`` of its JSON Schema, e.g.
+    ``urn:pdl:schema:feature.scheduled.v1``. An absolute URI (as the attribute requires) that
+    names the schema, not a host: the same on every publish wherever the service runs; the
+    service resolves it at ``GET /contract/schemas/<dataschema>``."""
+    return f"{SCHEMA_ID_PREFIX}{public_type}.v{version}"
+
+
 def ce_source(product_id: str) -> str:
     """The CloudEvents source: the product the change belongs to."""
     return f"{SOURCE_PREFIX}{product_id}"
@@ -85,15 +99,24 @@ def messages_for(change: Change, prefix: str) -> list[KafkaMessage]:
     source = _ce_source(change.product_id)
     time = change.occurred_at.encode()
     own = _message(_entity_topic(prefix, change.entity_type), entity_id, change.event_id,
-                   _ce_type(change.type, changes.SCHEMA_VERSION), source, time, entity_id,
+                   _kind(change.type, changes.SCHEMA_VERSION), source, time, entity_id,
                    change)
     roadmap_change = roadmap_change_from(change)
     if roadmap_change is None:
         return [own]
     return [own, _message(_roadmap_topic(prefix), change.product_id.encode(),
                           roadmap_change.change_id,
-                          _ce_type(roadmap_change.type, roadmap_changes.SCHEMA_VERSION),
+                          _kind(roadmap_change.type, roadmap_changes.SCHEMA_VERSION),
                           source, time, entity_id, roadmap_change)]
+
+
+def state_message(state: EntityState, prefix: str) -> KafkaMessage:
+    """The message of an entity's state after a change, on its compacted state topic, keyed
+    by the entity id (published right after that change's own message)."""
+    entity_id = state.entity_id.encode()
+    return _message(_state_topic(prefix, state.entity_type), entity_id, state.state_id,
+                    _kind(state.type, states.SCHEMA_VERSION), _ce_source(state.product_id),
+                    state.occurred_at.encode(), entity_id, state)
 
 
 # Header values and topic names repeat from message to message: each is encoded once.
@@ -112,8 +135,14 @@ def _roadmap_topic(prefix: str) -> str:
 
 
 @cache
-def _ce_type(public_type: str, version: int) -> bytes:
-    return ce_type(public_type, version).encode()
+def _state_topic(prefix: str, entity_type: str) -> str:
+    return state_topic(prefix, entity_type)
+
+
+@cache
+def _kind(public_type: str, version: int) -> tuple[bytes, bytes]:
+    """The encoded ``ce_type`` and ``ce_dataschema`` of a message type."""
+    return ce_type(public_type, version).encode(), dataschema(public_type, version).encode()
 
 
 @lru_cache(maxsize=4096)
@@ -121,17 +150,18 @@ def _ce_source(product_id: str) -> bytes:
     return ce_source(product_id).encode()
 
 
-def _message(topic: str, key: bytes, event_id: str, kind: bytes, source: bytes, time: bytes,
-             subject: bytes, data: Change | RoadmapChange) -> KafkaMessage:
+def _message(topic: str, key: bytes, event_id: str, kind: tuple[bytes, bytes], source: bytes,
+             time: bytes, subject: bytes, data: Change | RoadmapChange | EntityState
+             ) -> KafkaMessage:
     """One message; the headers in this order: ce_specversion, ce_id, ce_source, ce_type,
-    ce_time, ce_subject, content-type."""
+    ce_time, ce_subject, ce_dataschema, content-type."""
     return KafkaMessage(
         topic=topic,
         key=key,
         value=orjson.dumps(data),  # a dataclass: same JSON as its to_dict(), much faster
         headers=[_SPECVERSION_HEADER, ("ce_id", event_id.encode()), ("ce_source", source),
-                 ("ce_type", kind), ("ce_time", time), ("ce_subject", subject),
-                 _CONTENT_TYPE_HEADER],
+                 ("ce_type", kind[0]), ("ce_time", time), ("ce_subject", subject),
+                 ("ce_dataschema", kind[1]), _CONTENT_TYPE_HEADER],
     )
 
 

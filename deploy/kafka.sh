@@ -8,6 +8,10 @@
 #                            prints the bootstrap address (127.0.0.1:PORT) as the last stdout line
 #   deploy/kafka.sh stop     SIGTERM, wait, SIGKILL as a last resort; no process is left behind
 #   deploy/kafka.sh status   exit 0 if the broker is running and its port accepts connections
+#   deploy/kafka.sh console-consumer ARGS...
+#                            Kafka's console consumer (what kafka-console-consumer.sh runs), e.g.
+#                            --bootstrap-server 127.0.0.1:9092 --topic pdl.feature.v1 --from-beginning;
+#                            fetches the kafka-tools jar of the same version into deploy/kafka/tools
 #
 # Environment (all optional):
 #   KAFKA_RUN_DIR            data, logs, pid file, rendered config  (default deploy/kafka/run)
@@ -27,6 +31,7 @@ KAFKA_DIR="$DEPLOY_DIR/kafka"
 LIB_DIR="$KAFKA_DIR/lib"
 POM="$KAFKA_DIR/pom.xml"
 STAMP="$LIB_DIR/.complete"          # written only after a successful Maven run
+TOOLS_DIR="$KAFKA_DIR/tools"        # the kafka-tools jar (the console clients), beside lib/
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
@@ -317,10 +322,49 @@ cmd_status() {
   echo "running (pid $pid) on 127.0.0.1:$KAFKA_PORT, run dir $RUN_DIR"
 }
 
+# ---------------------------------------------------------------------------------------------
+# console-consumer: Kafka's own console consumer, run from the broker's jars plus kafka-tools
+# (which the broker does not need, so lib/ stays as it is)
+
+kafka_version() { sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM"; }
+
+cmd_fetch_tools() {
+  local version jar
+  version="$(kafka_version)"
+  jar="$TOOLS_DIR/kafka-tools-$version.jar"
+  [[ -s "$jar" ]] && return 0
+  mkdir -p "$KAFKA_DIR/target"
+  (
+    lock "$KAFKA_DIR/target/.fetch.lock"
+    [[ -s "$jar" ]] && exit 0
+    command -v mvn >/dev/null 2>&1 || die "mvn not found: Maven is needed once to fetch kafka-tools"
+    log "fetching kafka-tools $version from Maven Central into $TOOLS_DIR ..."
+    rm -rf "$TOOLS_DIR"
+    mkdir -p "$TOOLS_DIR"
+    # Outside any project (cd): only this one jar; its dependencies are the broker's, in lib/.
+    if ! (cd "$TOOLS_DIR" && mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+            -Dartifact="org.apache.kafka:kafka-tools:$version" -DoutputDirectory="$TOOLS_DIR" \
+            9>&- >"$KAFKA_DIR/target/fetch-tools.log" 2>&1); then
+      tail -n 40 "$KAFKA_DIR/target/fetch-tools.log" >&2
+      rm -rf "$TOOLS_DIR"
+      die "Maven failed to fetch kafka-tools (full output: $KAFKA_DIR/target/fetch-tools.log)"
+    fi
+  )
+}
+
+cmd_console_consumer() {
+  cmd_fetch
+  cmd_fetch_tools
+  check_java
+  exec "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" \
+    -cp "$(classpath):$TOOLS_DIR/*" org.apache.kafka.tools.consumer.ConsoleConsumer "$@"
+}
+
 case "${1:-}" in
   fetch)  cmd_fetch ;;
   start)  cmd_start ;;
   stop)   cmd_stop ;;
   status) cmd_status ;;
-  *) echo "usage: $0 {start|stop|status|fetch}   (see the comments at the top of this file)" >&2; exit 2 ;;
+  console-consumer) shift; cmd_console_consumer "$@" ;;
+  *) echo "usage: $0 {start|stop|status|fetch|console-consumer}   (see the comments at the top of this file)" >&2; exit 2 ;;
 esac

@@ -7,10 +7,11 @@ Kafka stream, and the runtime that composes them. One subpackage per kind:
   batched), group commit, the command cache and codec, command-outcome keys;
 - ``identity/``  bearer tokens and idempotency keys, in the service's own SQLite file;
 - ``streaming/`` the outbox relay from the event log to Kafka, and Kafka I/O;
+- ``export/``    the warehouse export: the event log as Parquet or NDJSON tables, incrementally;
 - ``http/``      the FastAPI app: one router per resource, problem details, middleware;
 - ``runtime/``   settings, the composition root (bootstrap), the running service, the CLI.
 
 Layers (checked by ``lint-imports``; see ``[tool.importlinter]`` in pyproject.toml):
-runtime.cli > http > runtime.service > runtime.bootstrap > commands | streaming > store >
-identity > runtime.settings. Only ``http`` imports the web framework.
+runtime.cli > http > runtime.service > runtime.bootstrap > commands | streaming | export >
+store > identity > runtime.settings. Only ``http`` imports the web framework.
 """

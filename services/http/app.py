@@ -12,6 +12,7 @@ from services.http.observability import Observability
 from services.http.read_cache import CachedReads, ReadCache
 from services.http.routes import (
     audit,
+    contract,
     decisions,
     features,
     health,
@@ -75,6 +76,7 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES, *,
     for module in (products, features, releases, decisions, audit, search, tokens):
         app.include_router(module.router, responses=PROBLEMS)
     app.include_router(health.router)  # needs no token, so it documents none of PROBLEMS
+    app.include_router(contract.router)  # the Kafka contract (AsyncAPI, schemas), no token
     app.include_router(ui_routes.router)  # the web app for people, /ui (not in the OpenAPI)
 
     app.add_middleware(Idempotency, runtime=runtime)

@@ -191,7 +191,8 @@ def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def relay(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish the event log to Kafka until SIGTERM / Ctrl-C (the outbox relay)."""
+    """Publish the event log to Kafka until SIGTERM / Ctrl-C (the outbox relay); with
+    ``--from-position N``, everything after position N again first."""
     from services.runtime.bootstrap import build_application, build_relay
     from services.streaming.relay import RelayOptions
 
@@ -203,8 +204,14 @@ def relay(args: argparse.Namespace, settings: Settings) -> int:
     options = RelayOptions(
         batch_size=args.batch_size or defaults.batch_size,
         poll_interval_s=args.poll_interval or defaults.poll_interval_s,
-        backoff_max_s=args.backoff_max or defaults.backoff_max_s)
+        backoff_max_s=args.backoff_max or defaults.backoff_max_s,
+        from_position=args.from_position)
     app = build_application(settings)
+    end = app.recorder.max_notification_id() or 0
+    if args.from_position is not None and args.from_position > end:
+        app.close()
+        return fail(f"--from-position {args.from_position} is beyond the end of the log "
+                    f"(position {end}): nothing after it exists yet.", code=2)
     publisher = build_relay(app, settings, options)
     assert publisher is not None
     stop_on_signals(publisher.request_stop)
@@ -264,6 +271,26 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
 
 #: How long ``pdl project --source kafka`` may take to read the topics to their end.
 PROJECT_TIMEOUT_S = 300.0
+
+
+def export(args: argparse.Namespace, settings: Settings) -> int:
+    """Export the changes since the last export, and every entity as it stands now, as
+    tables for a data warehouse (:mod:`services.export`)."""
+    from services.export.files import FolderBusy
+    from services.export.warehouse import ExportRefused, export_warehouse
+    from services.runtime.bootstrap import build_application
+
+    app = build_application(settings)
+    try:
+        result = export_warehouse(app, args.out, format=args.format, since=args.since)
+    except ExportRefused as refused:
+        return fail(str(refused), code=2)
+    except FolderBusy as busy:
+        return fail(str(busy))
+    finally:
+        app.close()
+    print(result.summary(), file=sys.stderr)
+    return 0
 
 
 def stop_on_signals(stop: Callable[[], None]) -> None:
@@ -343,6 +370,11 @@ def add_relay(subparsers: Subparsers) -> None:
                         help="seconds between polls of an idle log (default: 0.1)")
     parser.add_argument("--backoff-max", type=float, default=None,
                         help="longest wait between retries while Kafka is down (default: 30)")
+    parser.add_argument("--from-position", type=_position, default=None, metavar="N",
+                        help="publish everything after log position N again (0: the whole "
+                             "history) to the configured cluster and prefix, then follow the "
+                             "log; consumers see duplicates with the same ce_id, each key "
+                             "still in order. Stop any other relay of this data folder first")
     parser.set_defaults(handler=relay)
 
 
@@ -357,6 +389,27 @@ def add_project(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=project)
 
 
+def add_export(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export", help="export the event log for a data warehouse (Parquet or NDJSON)",
+        parents=[DATA_DIR])
+    parser.add_argument("--out", type=Path, required=True,
+                        help="export folder; it records its watermark, so the next export "
+                             "into it carries on from there")
+    parser.add_argument("--format", choices=["parquet", "ndjson"], default=None,
+                        help="file format (default: the folder's, else parquet)")
+    parser.add_argument("--since", type=_position, default=None, metavar="POSITION",
+                        help="export the changes after this log position (default: after "
+                             "the folder's watermark)")
+    parser.set_defaults(handler=export)
+
+
+def _position(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a log position (0 or more), got {text!r}")
+    return int(text)
+
+
 #: Subcommand name -> function that adds its parser (and sets ``handler``).
 COMMANDS: dict[str, Callable[[Subparsers], None]] = {
     "serve": add_serve,
@@ -365,6 +418,7 @@ COMMANDS: dict[str, Callable[[Subparsers], None]] = {
     "relay": add_relay,
     "project": add_project,
     "config": add_config,
+    "export": add_export,
 }
 
 

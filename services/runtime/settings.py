@@ -69,6 +69,10 @@ class KafkaSettings(BaseModel):
     client_id: str = Field(default="pdl", min_length=1, max_length=100)
     partitions: int = Field(default=3, ge=1, le=1000)
     replication_factor: int = Field(default=1, ge=1, le=10)
+    #: Also publish each entity's current state after each change, on the compacted
+    #: ``<prefix>.<entity>.state.v1`` topics (contract/states.py). Switched off and on again,
+    #: the relay first publishes the states it skipped.
+    state_topics: bool = True
 
     @property
     def enabled(self) -> bool:

@@ -1,2 +1,3 @@
 """The Kafka stream: the outbox ``relay`` publishes the committed event log in order, at least
-once, as the versioned messages of :mod:`contract`; ``kafka_io`` wraps kafka-python."""
+once, as the versioned messages of :mod:`contract`, with each entity's ``states`` after each
+change; ``positions`` records how far it got per target; ``kafka_io`` wraps kafka-python."""

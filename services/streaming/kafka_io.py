@@ -24,7 +24,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from contract.cloudevents import KafkaMessage
-from contract.topics import entity_topics
+from contract.topics import entity_topics, is_state_topic
 from projections.feeding.kafka import FeedOptions, KafkaFeed
 from projections.views import Views
 from services.runtime.settings import KafkaSettings
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Topics keep their history forever: consumers replay from the start.
 TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+#: Current-state topics keep (at least) the last message of each key: compacted.
+STATE_TOPIC_CONFIG = {"cleanup.policy": "compact"}
 
 
 class KafkaUnavailable(Exception):
@@ -146,13 +148,40 @@ class Publisher:
                 log.warning("the Kafka producer did not close cleanly: %s", error)
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """What the relay needs to know of the cluster it reaches: its id and its topics."""
+
+    cluster_id: str
+    topics: frozenset[str]
+
+
+def describe_cluster(kafka: KafkaSettings, options: ProducerOptions | None = None) -> Cluster:
+    """The id of the cluster ``kafka`` reaches (from the broker's metadata) and its topics."""
+    opts = options or ProducerOptions()
+    try:
+        admin = KafkaAdminClient(**_client_config(kafka, opts))
+    except KafkaError as error:
+        raise KafkaUnavailable(describe(error)) from error
+    try:
+        cluster_id = admin.describe_cluster().get("cluster_id")
+        topics = frozenset(admin.list_topics())
+    except KafkaError as error:
+        raise KafkaUnavailable(describe(error)) from error
+    finally:
+        admin.close()
+    # A broker too old to report one: its address is the best name it has.
+    return Cluster(cluster_id or f"bootstrap:{kafka.bootstrap_servers}", topics)
+
+
 def ensure_topics(kafka: KafkaSettings, topics: Iterable[str],
                   options: ProducerOptions | None = None) -> None:
-    """Create ``topics`` with the configured partitions and replication if they do not exist."""
+    """Create ``topics`` with the configured partitions and replication if they do not exist
+    (current-state topics compacted, the others keeping everything)."""
     opts = options or ProducerOptions()
     wanted = {
         name: {"num_partitions": kafka.partitions, "replication_factor": kafka.replication_factor,
-               "configs": dict(TOPIC_CONFIG)}
+               "configs": dict(STATE_TOPIC_CONFIG if is_state_topic(name) else TOPIC_CONFIG)}
         for name in topics
     }
     try:

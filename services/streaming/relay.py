@@ -7,7 +7,13 @@ has stored every message of the PREVIOUS batch and only then writes that batch's
 table in the store's own SQLite file. One batch is thus always being built while the one before
 is in flight, and a crash re-publishes at most those two batches, with the same ``ce_id``s.
 Batches go out in log order through one producer, so each entity's (and product's) messages
-keep their order.
+keep their order. After each change message comes the entity's state after that change, on its
+compacted state topic (:mod:`services.streaming.states`), in the same batch.
+
+Positions are kept per target, the cluster the servers lead to (its ``cluster_id``) and the
+topic prefix (:mod:`services.streaming.positions`): a new cluster or prefix gets the whole
+history. ``RelayOptions.from_position`` (``pdl relay --from-position N``) publishes everything
+after position N again, with the same ``ce_id``s.
 
 Commands never wait for the relay: it follows the log from its own thread (``pdl serve``) or
 process (``pdl relay``). When the broker is unreachable
@@ -16,16 +22,14 @@ it returns.
 """
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import Counter
 
-from contract.cloudevents import KafkaMessage, messages_for
-from contract.topics import all_topics
+from contract.cloudevents import KafkaMessage, messages_for, state_message
+from contract.topics import all_topics, entity_topics, roadmap_topic
 from projections.feeding.decode import ChangeDecoder
 from projections.feeding.event_log import EventLog
 from services.runtime.settings import KafkaSettings
@@ -34,8 +38,11 @@ from services.streaming.kafka_io import (
     KafkaUnavailable,
     ProducerOptions,
     Publisher,
+    describe_cluster,
     ensure_topics,
 )
+from services.streaming.positions import RelayPositions, Target
+from services.streaming.states import AggregateSource, CurrentStates
 
 log = logging.getLogger("pdl.relay")
 
@@ -47,50 +54,8 @@ FAILURES = Counter("pdl_relay_failures", "Relay rounds that failed (the broker u
 DEFAULT_NAME = "kafka"
 
 
-class RelayPositions:
-    """How far each relay has published, in the ``kafka_relay_positions`` table of the store."""
-
-    def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._lock = threading.Lock()
-        if str(path) != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # A commit survives the process being killed (WAL, synchronous=NORMAL) without an
-            # fsync per batch; a power cut may lose the last positions recorded, which only
-            # re-publishes those batches (same ce_ids): at least once either way.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS kafka_relay_positions ("
-            " relay TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL)"
-        )
-
-    def get(self, relay: str) -> int:
-        """The last position ``relay`` published (0 before its first batch)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT position FROM kafka_relay_positions WHERE relay = ?", (relay,)
-            ).fetchone()
-        return int(row[0]) if row else 0
-
-    def set(self, relay: str, position: int) -> None:
-        """Record that everything up to ``position`` is published (never moves back)."""
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO kafka_relay_positions (relay, position, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (relay) DO UPDATE SET position = max(position, excluded.position),"
-                " updated_at = excluded.updated_at",
-                (relay, position, datetime.now(UTC).isoformat()),
-            )
-
-    def reset(self, relay: str) -> None:
-        """Forget ``relay``'s position: it re-publishes the whole log (same ``ce_id``s)."""
-        with self._lock:
-            self._db.execute("DELETE FROM kafka_relay_positions WHERE relay = ?", (relay,))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+class RelayedLog(EventLog, AggregateSource, Protocol):
+    """What the relay reads: the log's notifications, and its aggregates for their states."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +65,7 @@ class _Sent:
     in_flight: InFlight | None
     position: int
     count: int
+    target: Target
 
 
 @dataclass(frozen=True)
@@ -114,20 +80,29 @@ class RelayOptions:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
     producer: ProducerOptions = field(default_factory=ProducerOptions)
+    #: Publish everything after this position again (0: the whole history), to the target
+    #: the relay first reaches: its positions there are set to this one before it starts.
+    from_position: int | None = None
 
 
 class Relay:
     """Publishes the store's notifications after its recorded position to Kafka."""
 
-    def __init__(self, app: EventLog, kafka: KafkaSettings, positions: RelayPositions,
+    def __init__(self, app: RelayedLog, kafka: KafkaSettings, positions: RelayPositions,
                  options: RelayOptions | None = None) -> None:
         self._app = app
         # Straight from stored JSON to the public Change (the same decoder as the views).
         self._decode = ChangeDecoder(app.mapper)
+        self._states = CurrentStates(app) if kafka.state_topics else None
         self._kafka = kafka
         self._positions = positions
         self.options = options or RelayOptions()
+        #: Where the relay publishes; known once it has reached the cluster.
+        self._target: Target | None = None
+        self._rewind_to = self.options.from_position
+        # Until the target is known: the position recorded last, wherever (for reports).
         self._position = positions.get(self.options.name)
+        self._states_position = self._position
         self._sent_position = self._position
         self._in_flight: _Sent | None = None
         self._publisher: Publisher | None = None
@@ -139,12 +114,22 @@ class Relay:
 
     @property
     def position(self) -> int:
-        """The last log position known to be published."""
+        """The last log position whose changes are known to be published."""
         return self._position
+
+    @property
+    def states_position(self) -> int:
+        """The last log position whose current states are known to be published."""
+        return self._states_position
+
+    @property
+    def target(self) -> Target | None:
+        """The cluster and prefix published to (None until the relay has reached Kafka)."""
+        return self._target
 
     def recorded_position(self) -> int:
         """The position recorded in the store (by this relay, or another process's)."""
-        return self._positions.get(self.options.name)
+        return self._positions.get(self.options.name, self._target)
 
     def pending(self) -> int:
         """How many events of the log are not known to be published yet."""
@@ -168,7 +153,7 @@ class Relay:
             if self._in_flight is not None:
                 self._complete(self._in_flight)
         except BaseException:
-            self._in_flight, self._sent_position = None, self._position  # resend from there
+            self._in_flight, self._sent_position = None, self._recorded()  # resend from there
             raise
         self._in_flight = sent
         return sent.count if sent else 0
@@ -180,33 +165,50 @@ class Relay:
             try:
                 self._complete(in_flight)
             except BaseException:
-                self._sent_position = self._position  # resend from the recorded position
+                self._sent_position = self._recorded()  # resend from the recorded position
                 raise
 
     def _send_next(self) -> _Sent | None:
+        publisher, target = self._connected(), self._target
+        assert target is not None
         notifications = self._app.recorder.select_notifications(
             self._sent_position, self.options.batch_size, inclusive_of_start=False
         )
         if not notifications:
             return None
         prefix = self._kafka.topic_prefix
+        published, states = self._position, self._states
         messages: list[KafkaMessage] = []
         for notification in notifications:
             change = self._decode(notification, notification.id)
-            if change is not None:
+            if change is None:
+                continue
+            if notification.id > published:  # else only its state is missing (see positions)
                 messages += messages_for(change, prefix)
+            if states is not None:
+                messages.append(state_message(states.after(notification, change), prefix))
         # Built whole, then handed over: handing each message over as it is built measured
         # slower (the producer's sender thread and this one contend for the GIL).
-        in_flight = self._connected().send(messages) if messages else None
+        in_flight = publisher.send(messages) if messages else None
         self._sent_position = notifications[-1].id
-        return _Sent(in_flight, self._sent_position, len(notifications))
+        return _Sent(in_flight, self._sent_position, len(notifications), target)
 
     def _complete(self, sent: _Sent) -> None:
         if sent.in_flight is not None:
             sent.in_flight.wait()
-        self._positions.set(self.options.name, sent.position)
-        PUBLISHED.inc(sent.position - self._position)
-        self._position = sent.position
+        position = max(self._position, sent.position)
+        states = sent.position if self._states is not None else self._states_position
+        self._positions.set(self.options.name, sent.target, position, states)
+        PUBLISHED.inc(position - self._position)
+        self._position, self._states_position = position, states
+
+    def _recorded(self) -> int:
+        """The position after which nothing is known to be published: states behind the
+        changes (published before the state topics existed, or with them off) are published
+        first, without their changes."""
+        if self._states is None:
+            return self._position
+        return min(self._position, self._states_position)
 
     def connect(self) -> None:
         """Create the topics if absent and connect the producer now rather than on first use.
@@ -217,10 +219,33 @@ class Relay:
 
     def _connected(self) -> Publisher:
         if self._publisher is None:
+            self._reach_target()
             ensure_topics(self._kafka, all_topics(self._kafka.topic_prefix),
                           self.options.producer)
             self._publisher = Publisher(self._kafka, self.options.producer)
         return self._publisher
+
+    def _reach_target(self) -> None:
+        """Learn which cluster the servers lead to (on every connection: an address may
+        lead to a new cluster), and resume from the positions recorded for it."""
+        prefix = self._kafka.topic_prefix
+        cluster = describe_cluster(self._kafka, self.options.producer)
+        target, name = Target(cluster.cluster_id, prefix), self.options.name
+        if self._rewind_to is not None:
+            self._positions.rewind(name, target, self._rewind_to)
+            log.info("relay %r: publishing everything after position %d again to %s",
+                     name, self._rewind_to, target)
+            self._rewind_to = None
+        published_there = {*entity_topics(prefix), roadmap_topic(prefix)} <= cluster.topics
+        resume = self._positions.resume(name, target, published_there=published_there)
+        self._position, self._states_position = resume.position, resume.states_position
+        self._sent_position = self._recorded()
+        if target != self._target:
+            log.info("relay %r publishing to %s at %s from position %d%s", name, target,
+                     self._kafka.bootstrap_servers, self._position,
+                     f" (states from {self._sent_position})"
+                     if self._sent_position < self._position else "")
+        self._target = target
 
     def _disconnect(self, timeout: float = 0.0) -> None:
         if self._publisher is not None:
@@ -233,8 +258,8 @@ class Relay:
         """Follow the log until :meth:`request_stop`; never raises."""
         backoff = self.options.backoff_initial_s
         self.failing = False
-        log.info("relay %r publishing to %s from position %d", self.options.name,
-                 self._kafka.bootstrap_servers, self._position)
+        log.info("relay %r starting: Kafka at %s", self.options.name,
+                 self._kafka.bootstrap_servers)
         while not self._stopping.is_set():
             try:
                 published = self._step()

@@ -181,9 +181,12 @@ def assert_valid(record: Record) -> None:
     value_schema.validate(record.value)
     closed_schema.validate(record.value)
     header_schema.validate(record.headers)
-    assert record.headers["ce_id"] == record.value.get("event_id", record.value.get("change_id"))
+    value = record.value
+    assert record.headers["ce_id"] == value.get("event_id",
+                                                value.get("change_id", value.get("state_id")))
     assert record.headers["ce_time"] == record.value["occurred_at"]
     assert record.headers["ce_subject"] == record.value["entity_id"]
+    assert record.headers["ce_dataschema"] == value_schema.schema["$id"]
     is_roadmap = record.topic.endswith(f".{ROADMAP_CHANGES}.v1")
     assert record.key == (record.value["product_id"] if is_roadmap else record.value["entity_id"])
 

@@ -48,7 +48,8 @@ def reference_messages(change: Change, prefix: str) -> list[Record]:
         headers = {"ce_specversion": "1.0", "ce_id": ce_id,
                    "ce_source": f"/pdl/products/{change.product_id}",
                    "ce_type": f"com.pdl.{kind}", "ce_time": change.occurred_at,
-                   "ce_subject": change.entity_id, "content-type": "application/json"}
+                   "ce_subject": change.entity_id, "ce_dataschema": f"urn:pdl:schema:{kind}",
+                   "content-type": "application/json"}
         return (topic, key.encode(), orjson.dumps(data),
                 [(name, value.encode()) for name, value in headers.items()])
 
