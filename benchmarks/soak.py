@@ -17,7 +17,8 @@ logging and shutdown path) serves a mixed workload over keep-alive HTTP/1.1 conn
   headroom on a 2-core machine (readers flat out, ``--readers-flat-out``, saturate the
   event loop and every request, writes included, then waits behind some 16 reads: that
   measures capacity, not steadiness; the write-latency aim assumes headroom). Mix
-  (:data:`READ_MIX`): the roadmap, a feature's history, a release's history, an audit page
+  (:data:`READ_MIX`): the roadmap, a page of a feature's and of a release's history (the
+  newest 100 changes), an audit page
   of 100 (following ``next_cursor``, a few pages from a random start), the roadmap as of a
   random past instant, and the diff over a fixed span of the past (2 s of the run; smoke:
   1 s; :data:`DURATIONS`) at a random place — fixed so that its answer does not grow with
@@ -471,9 +472,9 @@ def read_path(op: str, run: Run, rng: random.Random) -> str:
     if op == "roadmap":
         return f"{product}/roadmap"
     if op == "feature_history":
-        return f"/features/{rng.choice(seeded.features).id}/history"
+        return f"/features/{rng.choice(seeded.features).id}/history?limit=100&order=newest"
     if op == "release_history":
-        return f"/releases/{rng.choice(seeded.releases).id}/history"
+        return f"/releases/{rng.choice(seeded.releases).id}/history?limit=100&order=newest"
     past = now - seeded.seeded_at
     if op == "as_of_roadmap":
         return f"{product}/roadmap?as_of={iso(seeded.seeded_at + past * rng.random())}"

@@ -5,6 +5,7 @@ An accepted decision records the roadmap changes it caused, each with the value 
 replaced, so that a later decision can reverse them exactly.
 """
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -83,6 +84,12 @@ def _evidence(evidence: list[str]) -> list[str]:
 class Decision(DecisionLogAggregate):
     """A decision about a product, which may cause roadmap changes when accepted."""
 
+    # When it left each status (class defaults: states stored before they were kept).
+    accepted_at: datetime | None = None
+    rejected_at: datetime | None = None
+    superseded_at: datetime | None = None
+    reversed_at: datetime | None = None
+
     class Created(DecisionLogAggregate.Created):
         product_id: UUID
         title: str
@@ -105,10 +112,12 @@ class Decision(DecisionLogAggregate):
             decision.status = ACCEPTED
             decision.changes = [dict(c) for c in self.changes]
             decision.accepted_by = self.actor
+            decision.accepted_at = self.timestamp
 
     class Rejected(DecisionLogAggregate.Changed):
         def apply(self, decision: "Decision") -> None:
             decision.status = REJECTED
+            decision.rejected_at = self.timestamp
 
     class Superseded(DecisionLogAggregate.Changed):
         superseded_by: UUID
@@ -116,6 +125,7 @@ class Decision(DecisionLogAggregate):
         def apply(self, decision: "Decision") -> None:
             decision.status = SUPERSEDED
             decision.superseded_by = self.superseded_by
+            decision.superseded_at = self.timestamp
 
     class Reversed(DecisionLogAggregate.Changed):
         reversed_by: UUID
@@ -123,6 +133,7 @@ class Decision(DecisionLogAggregate):
         def apply(self, decision: "Decision") -> None:
             decision.status = REVERSED
             decision.reversed_by = self.reversed_by
+            decision.reversed_at = self.timestamp
 
     def __init__(
         self,
@@ -194,6 +205,11 @@ class Decision(DecisionLogAggregate):
             reverses=reverses,
             actor=actor,
         )
+
+    @property
+    def proposed_at(self) -> datetime:
+        """When the decision was proposed."""
+        return self.created_on
 
     def reason(self, actor: str, rationale: str | None = None) -> Reason:
         """The reason carried by the changes this decision causes, made by ``actor``."""

@@ -41,6 +41,9 @@ STATUSES = tuple(TRANSITIONS)
 #: Statuses in which a feature can no longer be put into (or moved between) releases.
 UNSCHEDULABLE = frozenset({REJECTED, SHIPPED})
 
+#: Statuses that take a scheduled feature out of its release when it moves to them.
+TAKEN_OUT = frozenset({REJECTED, DEFERRED})
+
 
 def requirement(text: str, acceptance_criteria: list[str]) -> dict[str, Any]:
     """A validated requirement body: its text and its acceptance criteria."""
@@ -82,8 +85,12 @@ class Feature(DecisionLogAggregate):
         requirements: list[dict[str, Any]]
 
     class StatusChanged(DecisionLogAggregate.Changed):
+        """A move along the lifecycle or, when ``reverts`` names a decision, a correction:
+        the status that decision replaced, put back by its reversal, whichever way it goes."""
+
         old_status: str
         status: str
+        reverts: UUID | None = None
 
         def apply(self, feature: "Feature") -> None:
             feature.status = self.status
@@ -229,30 +236,67 @@ class Feature(DecisionLogAggregate):
     # Lifecycle
 
     def change_status(self, status: str, reason: Reason) -> None:
-        """Move the feature along its lifecycle, refusing moves the lifecycle does not allow."""
-        if status not in TRANSITIONS:
-            raise InvalidCommand(
-                f"Unknown status '{status}'. Use one of: {', '.join(STATUSES)}."
-            )
+        """Move the feature along its lifecycle, refusing moves the lifecycle does not allow.
+        Rejecting or deferring a scheduled feature first takes it out of its release (the
+        release's side is the application's: :mod:`services.commands.scheduling`)."""
+        self._ensure_known(status)
         if status == SHIPPED:
             raise RuleViolation(
                 "A feature ships with its release: ship the release it is scheduled in."
             )
-        self._move_to(status, reason)
+        if status not in TRANSITIONS[self.status]:
+            options = ", ".join(sorted(self.next_statuses)) or "none"
+            final = " (it is final)" if self.status == SHIPPED else ""
+            ships = ("; it ships with its release, when that release ships"
+                     if SHIPPED in TRANSITIONS[self.status] else "")
+            raise RuleViolation(
+                f"Feature '{self.title}' is {self.status} and cannot become {status}. "
+                f"From {self.status} it can become: {options}{final}{ships}."
+            )
+        if status in TAKEN_OUT and self.release_id is not None:
+            self.unschedule(reason)
+        self.record(self.StatusChanged, reason, old_status=self.status, status=status)
+
+    @property
+    def next_statuses(self) -> list[str]:
+        """The statuses :meth:`change_status` can move the feature to now (shipping is its
+        release's), in lifecycle order."""
+        return [s for s in STATUSES if s in TRANSITIONS[self.status] and s != SHIPPED]
 
     def ship(self, reason: Reason) -> None:
         """Mark the feature shipped; called when its release ships."""
-        self._move_to(SHIPPED, reason)
-
-    def _move_to(self, status: str, reason: Reason) -> None:
-        allowed = TRANSITIONS[self.status]
-        if status not in allowed:
-            options = ", ".join(sorted(allowed)) or "none (it is final)"
+        if self.status != DONE:
             raise RuleViolation(
-                f"Feature '{self.title}' is {self.status} and cannot become {status}. "
-                f"From {self.status} it can become: {options}."
+                f"Feature '{self.title}' is {self.status} and cannot become shipped: only a "
+                "done feature ships, with its release."
             )
-        self.record(self.StatusChanged, reason, old_status=self.status, status=status)
+        self.record(self.StatusChanged, reason, old_status=self.status, status=SHIPPED)
+
+    def restore_status(self, status: str, reverts: UUID, reason: Reason) -> None:
+        """Put back the status that decision ``reverts`` replaced: a correction made by that
+        decision's reversal, not a lifecycle move, so it may go back (accepted → proposed).
+        Shipping stays final, and a rejected feature is in no release."""
+        self._ensure_known(status)
+        if SHIPPED in (status, self.status):
+            raise RuleViolation(
+                f"Feature '{self.title}' is {self.status}: a shipped feature stays shipped, "
+                "and only shipping its release makes a feature shipped."
+            )
+        if status == self.status:
+            raise RuleViolation(f"Feature '{self.title}' is already {status}.")
+        if status == REJECTED and self.release_id is not None:
+            raise RuleViolation(
+                f"Feature '{self.title}' is scheduled in a release; a rejected feature is in "
+                "no release: unschedule it first."
+            )
+        self.record(self.StatusChanged, reason, old_status=self.status, status=status,
+                    reverts=reverts)
+
+    def _ensure_known(self, status: str) -> None:
+        if status not in TRANSITIONS:
+            raise InvalidCommand(
+                f"Unknown status '{status}'. Use one of: {', '.join(STATUSES)}."
+            )
 
     # Scheduling
 

@@ -107,8 +107,10 @@ class DecisionLog(Application[UUID]):
 
     def change_feature_status(self, feature_id: UUID, status: str, reason: Reason,
                               expected_version: int | None = None) -> Outcome:
+        """Move a feature along its lifecycle; rejecting or deferring a scheduled feature
+        takes it out of its release in the same transaction."""
         return self._change(Feature, feature_id, expected_version,
-                            lambda f, _: f.change_status(status, reason))
+                            lambda f, work: scheduling.change_status(work, f, status, reason))
 
     def change_priority(self, feature_id: UUID, priority: float, reason: Reason,
                         expected_version: int | None = None) -> Outcome:

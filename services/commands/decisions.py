@@ -5,8 +5,8 @@ in the decision's unit of work, where each aggregate is loaded once (so two chan
 same release see each other), with the same cross-aggregate rules as the single commands;
 everything is saved with the acceptance in ONE transaction: all or nothing. Every resulting
 event carries the decision's id. Reversing a decision is a new decision whose changes
-compensate the original's, refused when later changes are in the way
-(:mod:`services.commands.reversal`).
+compensate the original's (a status is put back by a correction, outside the forward
+lifecycle), refused when later changes are in the way (:mod:`services.commands.reversal`).
 """
 
 from collections.abc import Sequence
@@ -56,7 +56,7 @@ def accept(work: UnitOfWork, history: History, decision: Decision,
             decision.id, reason)
     for number, request in enumerate(requests, start=1):
         try:
-            applied.append(apply_change(work, request, reason, decision.product_id))
+            applied += apply_change(work, request, reason, decision.product_id)
         except DomainError as error:
             kind = InvalidCommand if isinstance(error, InvalidCommand) else RuleViolation
             raise kind(f"Change {number} of {len(requests)} ({describe(work, request)}) is "

@@ -1,6 +1,14 @@
 """Reversing a decision: the changes that compensate its own, refused when later
 changes are in the way (with who made them, when and why).
 
+A reversal is a correction: it puts back exactly what the decision replaced, whenever
+nothing later depends on it. A status goes back by a correction (``Feature.restore_status``),
+even against the forward lifecycle (accepted → proposed); a release, a date or a priority
+by the opposite change, under the usual rules. It is refused when the entity changed again
+since (the later change is named), or when putting the value back breaks a rule because of
+a later change (a release that shipped since, a feature scheduled since that would become
+rejected): the refusal names that change too.
+
 Works in the reversing decision's unit of work; ``history`` gives an entity's stored events,
 to name the later change that is in the way.
 """
@@ -23,6 +31,9 @@ from services.commands.change_requests import (
     STATUS,
     TARGET_DATE,
     UNSCHEDULE,
+    ChangeTargetDate,
+    Compensation,
+    MoveFeature,
     apply_change,
     describe,
     label,
@@ -35,16 +46,17 @@ def compensations(work: UnitOfWork, history: History, original: Decision,
                   reason: Reason) -> list[dict[str, Any]]:
     """Undo ``original``'s changes, last first; refuse when later changes are in the way."""
     original.ensure_in_force("reversed")
-    applied = []
+    applied: list[dict[str, Any]] = []
     for change in reversed(original.changes):
-        undo = undo_of(change)
+        undo = undo_of(change, original.id)
         _ensure_unchanged_since(work, history, original, change)
         try:
-            applied.append(apply_change(work, undo, reason, original.product_id))
+            applied += apply_change(work, undo, reason, original.product_id)
         except DomainError as error:
             raise RuleViolation(
                 f"Decision '{original.title}' cannot be reversed exactly: "
-                f"{describe(work, undo)} is refused: {error} Nothing was changed."
+                f"{describe(work, undo)} is refused: {error}"
+                f"{_in_the_way(work, history, original, undo)} Nothing was changed."
             ) from error
     return applied
 
@@ -69,10 +81,7 @@ def _ensure_unchanged_since(work: UnitOfWork, history: History, original: Decisi
     entity = work.load(Feature if "feature_id" in change else Release, entity_id)
     if getattr(entity, attribute) == after(change):
         return
-    events = list(history.get(entity_id))
-    ours = max((i for i, e in enumerate(events)
-                if getattr(e, "decision_id", None) == original.id), default=-1)
-    since = [e for e in events[ours + 1:] if isinstance(e, watched)]
+    since = _since(history, original, entity_id, watched)
     cause = f" on {_who_and_why(work, since[-1])}" if since else ""
     raise RuleViolation(
         f"Decision '{original.title}' cannot be reversed exactly: {label(entity)} changed "
@@ -80,6 +89,50 @@ def _ensure_unchanged_since(work: UnitOfWork, history: History, original: Decisi
         f"not {_value(work, after(change))} as this decision left it. That change was made"
         f"{cause}. Reverse or undo that change first."
     )
+
+
+def _since(history: History, original: Decision, entity_id: UUID,
+           kinds: tuple[type, ...]) -> list[Any]:
+    """The events of ``kinds`` an entity recorded after ``original``'s last change to it."""
+    events = list(history.get(entity_id))
+    ours = max((i for i, e in enumerate(events)
+                if getattr(e, "decision_id", None) == original.id), default=-1)
+    return [e for e in events[ours + 1:] if isinstance(e, kinds)]
+
+
+#: Later changes that can make putting a value back break a rule: a feature's status or
+#: schedule, a release closing.
+_BLOCKING: tuple[type, ...] = (Feature.StatusChanged, Feature.Scheduled, Feature.Unscheduled,
+                               Release.Shipped, Release.Cancelled)
+
+
+def _in_the_way(work: UnitOfWork, history: History, original: Decision,
+                undo: Compensation) -> str:
+    """`` In the way: <the latest later change to the entities undo touches>.``, or ``""``."""
+    match undo:
+        case MoveFeature(feature_id, release_id):
+            entities = [feature_id, release_id]
+        case ChangeTargetDate(release_id, _):
+            entities = [release_id]
+        case _:
+            entities = [undo.feature_id]
+    later = [e for i in entities for e in _since(history, original, i, _BLOCKING)]
+    if not later:
+        return ""
+    event = max(later, key=lambda e: e.timestamp)
+    return f" In the way: {_what(work, event)} on {_who_and_why(work, event)}."
+
+
+def _what(work: UnitOfWork, event: Any) -> str:
+    if isinstance(event, Release.Shipped | Release.Cancelled):
+        release = label(work.load(Release, event.originator_id))
+        return f"{release} {'shipped' if isinstance(event, Release.Shipped) else 'was cancelled'}"
+    feature = label(work.load(Feature, event.originator_id))
+    if isinstance(event, Feature.StatusChanged):
+        return f"{feature} became {event.status}"
+    if isinstance(event, Feature.Scheduled):
+        return f"{feature} was scheduled into release {_value(work, event.release_id)}"
+    return f"{feature} went back to the backlog"
 
 
 def _who_and_why(work: UnitOfWork, event: Any) -> str:

@@ -1,5 +1,6 @@
-"""What the release's scope must agree with: scheduling, moving, unscheduling, shipping and
-cancelling, each a change to a feature and to the release(s) it enters or leaves.
+"""What the release's scope must agree with: scheduling, moving, unscheduling, rejecting or
+deferring, shipping and cancelling, each a change to a feature and to the release(s) it
+enters or leaves.
 
 The release is the consistency boundary for its scope, so every step here changes both
 sides in the same unit of work (saved in one transaction): a concurrent ship or cancel
@@ -39,6 +40,15 @@ def unschedule(work: UnitOfWork, feature: Feature, reason: Reason) -> None:
     feature.unschedule(reason)  # refuses a feature in no release, or one that shipped
     assert source_id is not None
     work.load(Release, source_id).remove_feature(feature.id, reason)
+
+
+def change_status(work: UnitOfWork, feature: Feature, status: str, reason: Reason) -> None:
+    """Move ``feature`` along its lifecycle; rejecting or deferring a scheduled feature takes
+    it out of its release too, for the same reason."""
+    source_id = feature.release_id
+    feature.change_status(status, reason)  # refuses moves the lifecycle does not allow
+    if source_id is not None and feature.release_id is None:
+        work.load(Release, source_id).remove_feature(feature.id, reason)
 
 
 def ship(work: UnitOfWork, release: Release, shipped_on: date, reason: Reason) -> None:

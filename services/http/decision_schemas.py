@@ -139,7 +139,15 @@ class DecisionOut(BaseModel):
     reversed_by: UUID | None
     changes: list[dict[str, Any]] = Field(
         description="The roadmap changes applied on acceptance, each with the value it "
-                    "replaced (old_*).")
+                    "replaced (old_*) and the names of what it refers to as they were then "
+                    "(feature_title, release_name, old_release_name; recorded since "
+                    "decisions carry them). A status put back by a reversal carries "
+                    "reverts: the id of the decision reversed.")
+    proposed_at: datetime
+    accepted_at: datetime | None = None
+    rejected_at: datetime | None = None
+    superseded_at: datetime | None = None
+    reversed_at: datetime | None = None
 
 
 class DecisionSummaryOut(BaseModel):
@@ -210,7 +218,16 @@ class ChangeOut(BaseModel):
     data: dict[str, Any]
 
 
-class DecisionStepOut(BaseModel):
+class DecisionTimesOut(BaseModel):
+    """When a decision was proposed, and when it was accepted, superseded or reversed."""
+
+    proposed_at: datetime
+    accepted_at: datetime | None = None
+    superseded_at: datetime | None = None
+    reversed_at: datetime | None = None
+
+
+class DecisionStepOut(DecisionTimesOut):
     decision_id: UUID
     title: str
     status: str
@@ -224,7 +241,7 @@ class EntityLineageOut(BaseModel):
                     "caused.")
 
 
-class DecisionLineageOut(BaseModel):
+class DecisionLineageOut(DecisionTimesOut):
     decision_id: UUID
     title: str
     status: str
@@ -233,4 +250,7 @@ class DecisionLineageOut(BaseModel):
     reverses: UUID | None
     reversed_by: UUID | None
     changed: list[ChangeOut]
-    changed_again_by: list[DecisionStepOut]
+    changed_again_by: list[DecisionStepOut] = Field(
+        description="Later decisions that changed the same field of an entity this decision "
+                    "changed (its release, status, priority or target date, or whether a "
+                    "feature is in a release), with those changes.")

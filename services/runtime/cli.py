@@ -64,10 +64,12 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     # them through the environment, like every other setting.
     os.environ["PDL_DATA_DIR"] = str(settings.data_dir)
     os.environ.pop("PDL_DATA_DIR_FILE", None)  # else the workers would see both, and refuse
+    from services.runtime.workers import supervise
+
     with shared_metrics_folder():
-        uvicorn.run("services.runtime.cli:worker_app", factory=True, workers=workers,
-                    host=args.host, port=args.port, **http_options(), **server_options(settings))
-    return 0
+        return supervise("services.runtime.cli:worker_app", args.host, args.port, workers,
+                         {**http_options(), **server_options(settings)}, stop_on_signals,
+                         grace_s=settings.api.shutdown_grace_s)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:

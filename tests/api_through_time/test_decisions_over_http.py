@@ -47,9 +47,10 @@ def test_an_accepted_decision_records_its_changes_and_every_event_names_it(
 
     assert decision["status"] == "accepted" and decision["accepted_by"] == "alice"
     assert decision["changes"] == [
-        {"kind": "move_feature", "feature_id": ids["export"], "old_release_id": ids["r1"],
-         "release_id": ids["r2"]},
-        {"kind": "change_target_date", "release_id": ids["r1"],
+        {"kind": "move_feature", "feature_id": ids["export"], "feature_title": "Export to CSV",
+         "old_release_id": ids["r1"], "old_release_name": "1.0",
+         "release_id": ids["r2"], "release_name": "1.1"},
+        {"kind": "change_target_date", "release_id": ids["r1"], "release_name": "1.0",
          "old_target_date": "2027-03-01", "target_date": "2027-03-15"}]
     moved = [i for i in feature_history if i["decision_id"] == ids["d1"]]
     assert [(i["type"], datetime.fromisoformat(i["occurred_at"])) for i in moved] == [
@@ -106,8 +107,9 @@ def test_a_superseded_decision_points_to_its_successor_and_its_lineage_shows_it(
     assert sorted((c["entity_id"], c["type"]) for c in lineage["changed"]) == sorted([
         (ids["r2"], "release.target_date_changed"), (ids["r2"], "release.feature_removed"),
         (ids["sso"], "feature.scheduled"), (ids["r3"], "release.feature_added")])
-    assert [s["decision_id"] for s in lineage["changed_again_by"]] == [
-        ids["d4"], ids["d5"], ids["d5_reversal"]]
+    # D4 changed 1.1's date again; D5 and its reversal moved Export, not SSO, in and out of
+    # the same releases: a different field, so they did not change D3's result.
+    assert [s["decision_id"] for s in lineage["changed_again_by"]] == [ids["d4"]]
     assert successor["supersedes"] == ids["d3"] and successor["status"] == "accepted"
     assert [c["data"]["target_date"] for c in successor["changed"]
             if c["type"] == "release.target_date_changed"] == ["2027-06-15"]
@@ -126,7 +128,9 @@ def test_a_reversed_decision_puts_the_feature_back_and_names_both_decisions(
     assert original["status"] == "reversed" and original["reversed_by"] == ids["d5_reversal"]
     assert reversal["reverses"] == ids["d5"] and reversal["status"] == "accepted"
     assert reversal["changes"] == [{"kind": "move_feature", "feature_id": ids["export"],
-                                    "old_release_id": ids["r3"], "release_id": ids["r2"]}]
+                                    "feature_title": "Export to CSV",
+                                    "old_release_id": ids["r3"], "old_release_name": "2.0",
+                                    "release_id": ids["r2"], "release_name": "1.1"}]
     assert back["type"] == "feature.scheduled" and back["decision_id"] == ids["d5_reversal"]
     assert datetime.fromisoformat(back["occurred_at"]) == MAY_12
     assert "Move CSV export to 2.0" in back["rationale"]

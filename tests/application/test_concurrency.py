@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date
 
 import pytest
 
@@ -13,7 +12,7 @@ from services.runtime.settings import Settings
 from services.store.errors import VersionConflict
 from services.store.outcome import Outcome
 from tests.application.scenario import Rendezvous, race
-from tests.support.builders import LEDGER, because
+from tests.support.builders import LEDGER, because, today
 from tests.support.stores import open_log
 
 
@@ -126,7 +125,7 @@ def test_a_racing_ship_and_schedule_never_leave_a_feature_in_a_shipped_release(
 
     with after_both_have_read(log):
         results = race(
-            lambda: log.ship_release(release_id, date(2027, 3, 1), because()),
+            lambda: log.ship_release(release_id, today(), because()),
             lambda: other_log.schedule_feature(feature_id, release_id, because()),
         )
 

@@ -1,13 +1,12 @@
 """Commands and reads name entities by id: a missing one, or one of the wrong kind, is NotFound."""
 
-from datetime import date
 from uuid import uuid4
 
 import pytest
 
 from services.commands.application import DecisionLog
 from services.store.errors import NotFound
-from tests.support.builders import LEDGER, because
+from tests.support.builders import LEDGER, because, today
 
 
 def test_an_unknown_id_is_not_found(log: DecisionLog) -> None:
@@ -31,7 +30,7 @@ def test_an_id_of_another_kind_of_entity_is_not_found(log: DecisionLog) -> None:
     with pytest.raises(NotFound, match=f"No feature with id {product_id}"):
         log.get_feature(product_id)
     with pytest.raises(NotFound, match=f"No release with id {feature_id}"):
-        log.ship_release(feature_id, date(2027, 3, 1), because())
+        log.ship_release(feature_id, today(), because())
     with pytest.raises(NotFound, match=f"No product with id {release_id}"):
         log.retire_product(release_id, because())
     with pytest.raises(NotFound, match=f"No product with id {feature_id}"):

@@ -1,16 +1,15 @@
 """Scheduling across aggregates: the feature and the releases it touches change together."""
 
-from datetime import date
 from uuid import uuid4
 
 import pytest
 
 from domain.errors import InvalidCommand, RuleViolation
-from domain.feature import ACCEPTED, REJECTED, Feature
+from domain.feature import ACCEPTED, DEFERRED, IN_PROGRESS, REJECTED, Feature
 from domain.release import Release
 from services.commands.application import DecisionLog
 from tests.application.scenario import events_between
-from tests.support.builders import ACTOR, LEDGER, because, scheduled
+from tests.support.builders import ACTOR, LEDGER, because, scheduled, today
 
 
 def test_scheduling_writes_the_feature_and_the_release_in_one_save(log: DecisionLog) -> None:
@@ -52,7 +51,7 @@ def test_a_move_whose_last_part_is_refused_writes_nothing(log: DecisionLog) -> N
     first = LEDGER.a_release(log, product_id, "1.0")
     closed = LEDGER.a_release(log, product_id, "Beta")
     feature_id = scheduled(log, LEDGER.a_feature(log, product_id), first)
-    log.ship_release(closed, date(2027, 1, 1), because())
+    log.ship_release(closed, today(), because())
     before = log.event_count()
 
     with pytest.raises(RuleViolation, match="'Beta' is shipped; you can no longer schedule"):
@@ -108,7 +107,7 @@ def test_scheduling_into_a_closed_release_is_a_rule_violation(log: DecisionLog,
     product_id = LEDGER.a_product(log)
     feature_id, release_id = LEDGER.a_feature(log, product_id), LEDGER.a_release(log, product_id)
     if close == "ship":
-        log.ship_release(release_id, date(2027, 3, 1), because())
+        log.ship_release(release_id, today(), because())
     else:
         log.cancel_release(release_id, because())
     before = log.event_count()
@@ -159,3 +158,50 @@ def test_status_changes_go_through_the_application(log: DecisionLog) -> None:
 
     assert outcome.version == 2
     assert log.get_feature(feature_id).status == ACCEPTED
+
+
+@pytest.mark.parametrize("status", [REJECTED, DEFERRED])
+def test_rejecting_or_deferring_a_scheduled_feature_takes_it_out_of_its_release_in_one_save(
+        log: DecisionLog, status: str) -> None:
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id, "1.0")
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id, status=ACCEPTED), release_id)
+    before = log.event_count()
+
+    outcome = log.change_feature_status(feature_id, status, because("Not this year"))
+
+    assert outcome.position == before + 3 == log.event_count()
+    stored = events_between(log, before, outcome.position)
+    assert [type(e).__qualname__ for e in stored if isinstance(e, Feature.Event)] == [
+        "Feature.Unscheduled", "Feature.StatusChanged"]
+    assert {type(e) for e in stored} - {Feature.Unscheduled, Feature.StatusChanged} == {
+        Release.FeatureRemoved}
+    assert {e.rationale for e in stored} == {"Not this year"}
+    feature = log.get_feature(feature_id)
+    assert (feature.status, feature.release_id) == (status, None)
+    assert log.get_release(release_id).feature_ids == []
+
+
+def test_other_status_changes_leave_a_scheduled_feature_in_its_release(
+        log: DecisionLog) -> None:
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id, "1.0")
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id, status=ACCEPTED), release_id)
+
+    log.change_feature_status(feature_id, IN_PROGRESS, because())
+
+    assert log.get_feature(feature_id).release_id == release_id
+    assert log.get_release(release_id).feature_ids == [feature_id]
+
+
+def test_a_deferred_feature_can_be_planned_into_a_later_release(log: DecisionLog) -> None:
+    product_id = LEDGER.a_product(log)
+    first = LEDGER.a_release(log, product_id, "1.0")
+    later = LEDGER.a_release(log, product_id, "2.0")
+    feature_id = scheduled(log, LEDGER.a_feature(log, product_id), first)
+    log.change_feature_status(feature_id, DEFERRED, because("Not in 1.0"))
+
+    log.schedule_feature(feature_id, later, because("Deferred to 2.0"))
+
+    assert log.get_feature(feature_id).release_id == later
+    assert log.get_release(first).feature_ids == []

@@ -16,7 +16,7 @@ from services.commands.change_requests import (
 )
 from services.store.errors import NotFound
 from tests.decisions.scenario import KIM, PAT, a_roadmap, events_after
-from tests.support.builders import MARCH_1, by
+from tests.support.builders import MARCH_1, by, today
 
 
 def test_accepting_applies_every_change_in_one_save_and_each_event_names_the_decision(
@@ -42,7 +42,7 @@ def test_accepting_applies_every_change_in_one_save_and_each_event_names_the_dec
     assert log.get_feature(road.pdf).priority == 9
 
 
-def test_the_acceptance_records_each_change_with_the_value_it_replaced(
+def test_the_acceptance_records_each_change_with_the_value_it_replaced_and_the_names(
         log: DecisionLog) -> None:
     road = a_roadmap(log)
     decision = road.propose()
@@ -54,10 +54,11 @@ def test_the_acceptance_records_each_change_with_the_value_it_replaced(
     accepted = log.get_decision(decision)
     assert accepted.status == ACCEPTED
     assert accepted.changes == [
-        {"kind": "move_feature", "feature_id": road.csv, "old_release_id": road.r1,
-         "release_id": road.r2},
-        {"kind": "change_target_date", "release_id": road.r1, "old_target_date": MARCH_1,
-         "target_date": MARCH_1 + timedelta(days=14)},
+        {"kind": "move_feature", "feature_id": road.csv, "feature_title": "CSV export",
+         "old_release_id": road.r1, "old_release_name": "1.0",
+         "release_id": road.r2, "release_name": "2.0"},
+        {"kind": "change_target_date", "release_id": road.r1, "release_name": "1.0",
+         "old_target_date": MARCH_1, "target_date": MARCH_1 + timedelta(days=14)},
     ]
 
 
@@ -75,7 +76,7 @@ def test_changes_in_one_decision_see_each_other(log: DecisionLog) -> None:
 
 def test_a_decision_whose_second_change_is_invalid_applies_nothing(log: DecisionLog) -> None:
     road = a_roadmap(log)
-    log.ship_release(road.r3, MARCH_1, by(PAT))
+    log.ship_release(road.r3, today(), by(PAT))
     decision = road.propose()
     before = log.event_count()
 
@@ -193,6 +194,7 @@ def test_decision_events_are_published_under_their_public_types(log: DecisionLog
     assert [c.type for c in changes] == ["decision.proposed", "decision.accepted",
                                          "feature.priority_changed"]
     assert changes[1].data["changes"] == [{"kind": "change_priority", "feature_id": str(road.pdf),
+                                           "feature_title": "PDF export",
                                            "old_priority": 3.0, "priority": 9.0}]
     assert isinstance(log.get_decision(decision), Decision)
 

@@ -145,3 +145,36 @@ def test_replaying_does_not_share_the_recorded_changes_with_the_event() -> None:
 
     assert given(*when(Decision.propose, **DECISION)).changes == []
     assert CHANGES[0]["release_id"] is not None
+
+
+def test_a_decision_knows_when_it_was_proposed_accepted_and_reversed() -> None:
+    events = history(lambda d: d.accept(CHANGES, because()),
+                     lambda d: d.mark_reversed(uuid4(), because()))
+
+    decision = given(*events)
+
+    assert decision.proposed_at == events[0].timestamp
+    assert decision.accepted_at == events[1].timestamp
+    assert decision.reversed_at == events[2].timestamp
+    assert (decision.rejected_at, decision.superseded_at) == (None, None)
+
+
+def test_a_decision_knows_when_it_was_superseded_or_rejected() -> None:
+    superseded = history(lambda d: d.accept(CHANGES, because()),
+                         lambda d: d.mark_superseded(uuid4(), because()))
+    rejected = history(lambda d: d.reject(because()))
+
+    assert given(*superseded).superseded_at == superseded[2].timestamp
+    assert given(*rejected).rejected_at == rejected[1].timestamp
+    assert given(*rejected).accepted_at is None
+
+
+def test_a_decision_restored_from_a_snapshot_taken_before_it_kept_times_has_none() -> None:
+    decision = given(*history())
+    state = {k: v for k, v in vars(decision).items() if not k.endswith("_at")}
+
+    restored = Decision.__new__(Decision)
+    restored.__dict__.update(state)
+
+    assert (restored.accepted_at, restored.reversed_at) == (None, None)
+    assert restored.proposed_at == decision.proposed_at

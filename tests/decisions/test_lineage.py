@@ -6,7 +6,12 @@ import pytest
 
 from domain.decision import ACCEPTED, REVERSED, SUPERSEDED
 from services.commands.application import DecisionLog
-from services.commands.change_requests import ChangePriority, ChangeTargetDate, MoveFeature
+from services.commands.change_requests import (
+    ChangePriority,
+    ChangeStatus,
+    ChangeTargetDate,
+    MoveFeature,
+)
 from services.store.errors import NotFound
 from tests.decisions.scenario import KIM, PAT, a_roadmap
 from tests.support.builders import MARCH_1, by
@@ -79,3 +84,61 @@ def test_the_lineage_of_an_unknown_entity_is_not_found(log: DecisionLog) -> None
         log.decision_lineage(road.csv)
     with pytest.raises(NotFound):
         log.entity_lineage(road.product.__class__(int=1))
+
+
+def test_only_a_later_decision_that_changed_the_same_field_of_the_same_entity_counts(
+        log: DecisionLog) -> None:
+    road = a_roadmap(log)
+    decision = road.propose(title="CSV to 2.0")
+    log.accept_decision(decision, [MoveFeature(road.csv, road.r2)], actor=KIM)
+    for title, change in [("CSV first", ChangePriority(road.csv, 9)),
+                          ("PDF to 2.0 too", MoveFeature(road.pdf, road.r2)),
+                          ("PDF to 1.0 after all", MoveFeature(road.pdf, road.r1)),
+                          ("Slip 2.0", ChangeTargetDate(road.r2, MARCH_1 + timedelta(days=120))),
+                          ("Start CSV", ChangeStatus(road.csv, "accepted"))]:
+        log.accept_decision(road.propose(title=title), [change], actor=KIM)
+    assert log.decision_lineage(decision).changed_again_by == []
+
+    moved = road.propose(title="CSV to 3.0")
+    log.accept_decision(moved, [MoveFeature(road.csv, road.r3)], actor=KIM)
+
+    again = log.decision_lineage(decision).changed_again_by
+    assert [s.decision_id for s in again] == [moved]
+    assert sorted(c.type for c in again[0].changes) == [
+        "feature.scheduled", "release.feature_removed"]
+
+
+def test_a_decisions_changes_carry_the_names_they_had_when_it_was_accepted(
+        log: DecisionLog) -> None:
+    road = a_roadmap(log)
+    decision = road.propose()
+    log.accept_decision(decision, [MoveFeature(road.csv, road.r2),
+                                   ChangeTargetDate(road.r1, MARCH_1 + timedelta(days=7))],
+                        actor=KIM)
+
+    log.revise_feature(road.csv, by(PAT, "Clearer."), title="CSV and TSV export")
+
+    changes = log.get_decision(decision).changes
+    assert [(c.get("feature_title"), c.get("old_release_name"), c["release_name"])
+            for c in changes] == [("CSV export", "1.0", "2.0"), (None, None, "1.0")]
+
+
+def test_lineage_answers_say_when_each_decision_was_proposed_accepted_and_reversed(
+        log: DecisionLog) -> None:
+    road = a_roadmap(log)
+    decision = road.propose()
+    log.accept_decision(decision, [MoveFeature(road.csv, road.r2)], actor=KIM)
+    reversal = log.reverse_decision(decision, by(PAT, "Undo.")).id
+    stored, undoing = log.get_decision(decision), log.get_decision(reversal)
+
+    lineage = log.decision_lineage(decision)
+    step = lineage.changed_again_by[0]
+
+    assert (lineage.proposed_at, lineage.accepted_at, lineage.reversed_at) == (
+        stored.created_on, stored.accepted_at, stored.reversed_at)
+    assert lineage.proposed_at <= lineage.accepted_at <= lineage.reversed_at  # type: ignore[operator]
+    assert lineage.superseded_at is None
+    assert (step.decision_id, step.proposed_at, step.accepted_at, step.reversed_at) == (
+        reversal, undoing.created_on, undoing.accepted_at, None)
+    assert [s.accepted_at for s in log.entity_lineage(road.csv)] == [
+        stored.accepted_at, undoing.accepted_at]

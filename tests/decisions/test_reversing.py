@@ -16,7 +16,7 @@ from services.commands.change_requests import (
 )
 from services.store.errors import NotFound
 from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap, events_after
-from tests.support.builders import MARCH_1, by
+from tests.support.builders import MARCH_1, by, today
 
 SLIPPED = MARCH_1 + timedelta(days=14)
 
@@ -114,7 +114,7 @@ def test_reversal_is_refused_when_the_old_release_has_shipped(log: DecisionLog) 
     road = a_roadmap(log)
     decision = road.propose()
     log.accept_decision(decision, [MoveFeature(road.csv, road.r2)], actor=KIM)
-    log.ship_release(road.r1, MARCH_1, by(PAT))
+    log.ship_release(road.r1, today(), by(PAT))
 
     with pytest.raises(RuleViolation, match=(
             r"cannot be reversed exactly: move feature 'CSV export' to release '1.0' is "
@@ -122,14 +122,103 @@ def test_reversal_is_refused_when_the_old_release_has_shipped(log: DecisionLog) 
         log.reverse_decision(decision, by(PAT, "Undo."))
 
 
-def test_reversal_is_refused_when_the_lifecycle_cannot_go_back(log: DecisionLog) -> None:
+def test_reversing_a_status_decision_puts_the_status_back_by_a_correction(
+        log: DecisionLog) -> None:
+    road = a_roadmap(log)
+    decision = road.propose(title="Accept PDF export")
+    log.accept_decision(decision, [ChangeStatus(road.pdf, "accepted")], actor=KIM)
+    before = log.event_count()
+
+    reversal = log.reverse_decision(decision, by(PAT, "Undo.")).id
+
+    assert log.get_feature(road.pdf).status == "proposed"
+    corrected = [e for e in events_after(log, before) if e.originator_id == road.pdf]
+    assert [(e.old_status, e.status, e.reverts, e.decision_id) for e in corrected] == [
+        ("accepted", "proposed", decision, reversal)]
+    assert log.get_decision(reversal).changes == [
+        {"kind": "change_status", "feature_id": road.pdf, "feature_title": "PDF export",
+         "old_status": "accepted", "status": "proposed", "reverts": decision}]
+
+
+def test_a_decision_that_took_a_feature_through_several_statuses_is_reversed_to_the_first(
+        log: DecisionLog) -> None:
     road = a_roadmap(log)
     decision = road.propose()
+    log.accept_decision(decision, [ChangeStatus(road.csv, s)
+                                   for s in ("accepted", "in_progress", "done")], actor=KIM)
+
+    reversal = log.get_decision(log.reverse_decision(decision, by(PAT, "Undo.")).id)
+
+    assert log.get_feature(road.csv).status == "proposed"
+    assert [(c["old_status"], c["status"]) for c in reversal.changes] == [
+        ("done", "in_progress"), ("in_progress", "accepted"), ("accepted", "proposed")]
+
+
+def test_reversing_the_rejection_of_a_scheduled_feature_puts_it_back_in_its_release(
+        log: DecisionLog) -> None:
+    road = a_roadmap(log)
+    decision = road.propose(title="Reject CSV export")
+    log.accept_decision(decision, [ChangeStatus(road.csv, "rejected")], actor=KIM)
+    assert [c["kind"] for c in log.get_decision(decision).changes] == [
+        "unschedule_feature", "change_status"]
+    assert log.get_release(road.r1).feature_ids == []
+
+    log.reverse_decision(decision, by(PAT, "The customer came back."))
+
+    csv = log.get_feature(road.csv)
+    assert (csv.status, csv.release_id) == ("proposed", road.r1)
+    assert log.get_release(road.r1).feature_ids == [road.csv]
+
+
+def test_reversing_a_status_decision_is_refused_when_the_status_changed_again_since(
+        log: DecisionLog) -> None:
+    road = a_roadmap(log)
+    decision = road.propose(title="Accept PDF export")
     log.accept_decision(decision, [ChangeStatus(road.pdf, "accepted")], actor=KIM)
+    log.change_feature_status(road.pdf, "in_progress", by(KIM, "Work started."))
+    before = log.event_count()
 
     with pytest.raises(RuleViolation, match=(
-            r"make feature 'PDF export' proposed is refused: Feature 'PDF export' is accepted "
-            r"and cannot become proposed")):
+            r"Decision 'Accept PDF export' cannot be reversed exactly: feature 'PDF export' "
+            r"changed after it: its status is now in_progress, not accepted as this decision "
+            r"left it. That change was made on \d{4}-\d\d-\d\d by kim@example.com "
+            r"\(\"Work started.\"\). Reverse or undo that change first.")):
+        log.reverse_decision(decision, by(PAT, "Undo."))
+    assert log.event_count() == before
+
+
+def test_reversing_a_rejection_is_refused_when_its_release_shipped_since_and_names_the_ship(
+        log: DecisionLog) -> None:
+    road = a_roadmap(log)
+    decision = road.propose(title="Reject CSV export")
+    log.accept_decision(decision, [ChangeStatus(road.csv, "rejected")], actor=KIM)
+    log.ship_release(road.r1, today(), by(KIM, "Release train left."))
+    before = log.event_count()
+
+    with pytest.raises(RuleViolation, match=(
+            r"move feature 'CSV export' to release '1.0' is refused: Release '1.0' is shipped; "
+            r"you can no longer schedule features into it. In the way: release '1.0' shipped "
+            r"on \d{4}-\d\d-\d\d by kim@example.com \(\"Release train left.\"\). "
+            r"Nothing was changed.")):
+        log.reverse_decision(decision, by(PAT, "Undo."))
+    assert log.event_count() == before
+    assert log.get_feature(road.csv).status == "rejected"
+
+
+def test_reversing_an_unrejection_is_refused_when_the_feature_was_scheduled_since(
+        log: DecisionLog) -> None:
+    road = a_roadmap(log)
+    log.change_feature_status(road.pdf, "rejected", by(PAT, "Out of scope."))
+    decision = road.propose(title="Bring PDF export back")
+    log.accept_decision(decision, [ChangeStatus(road.pdf, "proposed")], actor=KIM)
+    later = road.propose(title="PDF export in 2.0")
+    log.accept_decision(later, [MoveFeature(road.pdf, road.r2)], actor=KIM)
+
+    with pytest.raises(RuleViolation, match=(
+            r"put feature 'PDF export' back to rejected is refused: Feature 'PDF export' is "
+            r"scheduled in a release; a rejected feature is in no release: unschedule it "
+            r"first. In the way: feature 'PDF export' was scheduled into release '2.0' on "
+            rf".* by kim@example.com \(decision 'PDF export in 2.0', {later}\).")):
         log.reverse_decision(decision, by(PAT, "Undo."))
 
 

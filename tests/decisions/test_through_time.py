@@ -14,7 +14,7 @@ from projections.views import Views, connect
 from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangeTargetDate, MoveFeature
 from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap
-from tests.support.builders import KNOW_WHY, MARCH_1, by
+from tests.support.builders import KNOW_WHY, MARCH_1, by, today
 from tests.support.stores import open_views
 
 Reader = Callable[[DecisionLog, Views], sqlite3.Connection]
@@ -112,12 +112,12 @@ def test_release_notes_come_from_the_benefits_of_the_features_that_shipped(
     for feature_id in (road.csv, search):
         for status in ("accepted", "in_progress", "done"):
             log.change_feature_status(feature_id, status, by(PAT))
-    log.ship_release(road.r1, date(2027, 3, 3), by(PAT, "Shipped."))
+    log.ship_release(road.r1, today(), by(PAT, "Shipped."))
 
     notes = release_notes(read(log, views), str(road.r1))
 
     assert notes == (
-        "# Ledger 1.0\n\n_Released 2027-03-03._\n\n## What's new\n\n"
+        f"# Ledger 1.0\n\n_Released {today().isoformat()}._\n\n## What's new\n\n"
         "- **Search**: Search in one click.\n"
         "- **CSV export**: CSV export in one click.\n"
     )

@@ -103,3 +103,35 @@ def test_an_unknown_status_is_refused_with_the_known_ones() -> None:
 
     with then_refused(InvalidCommand, "Unknown status 'started'. Use one of: proposed, ", feature):
         feature.change_status("started", because())
+
+
+# What a refusal offers, the same call can do
+
+
+@pytest.mark.parametrize("old", STATUSES)
+def test_a_refusal_offers_only_moves_the_same_call_then_makes(old: str) -> None:
+    feature = given(*feature_history(old))
+    with pytest.raises(RuleViolation) as refused:  # no status moves to itself
+        feature.change_status(DONE if old == SHIPPED else old, because())
+    offered = str(refused.value).split("it can become: ")[1].split(";")[0].split(" (")[0]
+    offered = offered.rstrip(".")
+
+    for status in [] if offered == "none" else offered.split(", "):
+        again = given(*feature_history(old))
+        then_events(when(again.change_status, status, because()),
+                    (Feature.StatusChanged, {"old_status": old, "status": status}))
+
+
+def test_from_done_the_refusal_offers_in_progress_and_says_it_ships_with_its_release() -> None:
+    feature = given(*feature_history(DONE))
+
+    with then_refused(RuleViolation, "From done it can become: in_progress; it ships with its "
+                      "release, when that release ships.", feature):
+        feature.change_status(ACCEPTED, because())
+
+
+@pytest.mark.parametrize("old", STATUSES)
+def test_the_moves_a_feature_offers_are_the_table_s_without_shipping(old: str) -> None:
+    feature = given(*feature_history(old))
+
+    assert set(feature.next_statuses) == {new for o, new in ALLOWED if o == old}

@@ -45,15 +45,16 @@ def test_replaying_a_features_events_rebuilds_the_same_feature() -> None:
 
 
 def test_replaying_a_releases_events_rebuilds_the_same_release() -> None:
-    release = a_release()
-    feature_ids = [uuid4(), uuid4()]
-    events = recorded(
-        release,
-        *[lambda r, f=f: r.add_feature(f, because()) for f in feature_ids],
-        lambda r: r.remove_feature(feature_ids[0], because()),
-        lambda r: r.change_target_date(date(2027, 4, 1), because()),
-        lambda r: r.ship(date(2027, 4, 2), because()),
-    )
+    with use_clock(lambda: datetime(2027, 4, 2, 9, 0, tzinfo=UTC)):  # it ships that day
+        release = a_release()
+        feature_ids = [uuid4(), uuid4()]
+        events = recorded(
+            release,
+            *[lambda r, f=f: r.add_feature(f, because()) for f in feature_ids],
+            lambda r: r.remove_feature(feature_ids[0], because()),
+            lambda r: r.change_target_date(date(2027, 4, 1), because()),
+            lambda r: r.ship(date(2027, 4, 2), because()),
+        )
 
     assert given(*events) == release
 

@@ -80,7 +80,7 @@ def feature(s: Session, feature_id: UUID) -> Page:
         "feature": found, "product": roadmap["product"], "history": history,
         "lineage": lineage, "release": releases.get(str(found.release_id)),
         "open_releases": [r for r in roadmap["releases"] if r["state"] == PLANNED],
-        "statuses": STATUSES,
+        "statuses": found.next_statuses,  # only the moves the status form can make
     })
 
 
