@@ -228,7 +228,7 @@ def reference_roadmap(conn: sqlite3.Connection, product_id: str,
     products = reference_states(conn, roadmap.PRODUCTS, "entity_id", product_id, at)
     if not products:
         return None
-    features = [roadmap._feature(row) for row in
+    features = [roadmap.feature_row(row) for row in
                 reference_states(conn, roadmap.FEATURES, "product_id", product_id, at)]
     releases = roadmap._releases(
         reference_states(conn, roadmap.RELEASES, "product_id", product_id, at), features)

@@ -56,8 +56,15 @@ CHANGE_TYPES: dict[type[DecisionLogAggregate.Event], tuple[str, str]] = {
 #: Fields every event has, carried at the top level of a Change rather than in ``data``.
 ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "product_id",
-     "actor", "rationale", "evidence", "decision_id"}
+     "actor", "rationale", "evidence", "decision_id", "correlation_id", "caused_by",
+     "traceparent"}
 )
+
+#: The envelope fields added within version 1: optional, absent from older events.
+TRACE_FIELDS = ("correlation_id", "caused_by", "traceparent")
+
+#: Internal event class name (as :mod:`domain.context` names a cause) -> public change type.
+CAUSE_TYPES = {cls.__qualname__: kind[1] for cls, kind in CHANGE_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,12 @@ class Change:
     #: consumers of Kafka can rely on across entities).
     log_position: int | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
+    #: Shared by every change of one command: the request's ``X-Request-ID`` if it gave one.
+    correlation_id: str | None = None
+    #: The change that caused this one, when it is part of a cascade (see :func:`cause`).
+    caused_by: dict[str, Any] | None = None
+    #: The W3C trace context of the request that made the change (also ``ce_traceparent``).
+    traceparent: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,7 +153,21 @@ def change_from_event(event: DecisionLogAggregate.Event, log_position: int | Non
         decision_id=str(decision_id) if decision_id else None,
         data={k: to_json(v) for k, v in fields.items() if k not in ENVELOPE_FIELDS},
         log_position=log_position,
+        correlation_id=fields.get("correlation_id"),
+        caused_by=cause(fields.get("caused_by")),
+        traceparent=fields.get("traceparent"),
     )
+
+
+def cause(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The public form of a stored cause (:class:`domain.context.Cascade`): the causing
+    change's ``event_id``, ``type``, ``entity_id`` and ``entity_version``."""
+    if not stored:
+        return None
+    entity_id, version = stored["entity_id"], stored["entity_version"]
+    return {"event_id": event_id_text(entity_id, version),
+            "type": CAUSE_TYPES.get(stored.get("event", ""), stored.get("event")),
+            "entity_id": entity_id, "entity_version": version}
 
 
 def to_json(value: Any) -> Any:

@@ -10,6 +10,8 @@ agree on one format:
   value's JSON Schema (``urn:pdl:schema:<type>.v1``, see :func:`dataschema`); ``content-type``
   ``application/json``.
 - The key is the entity id on the entity topics and the product id on the roadmap-changes topic.
+- ``ce_traceparent`` (the CloudEvents distributed-tracing extension): the W3C trace context
+  of the request that made the change, on its messages, when the request had one.
 - On the current-state topics (:mod:`contract.states`) the key is the entity id and ``ce_id``
   the state message's own stable id (uuid5 of the change's).
 """
@@ -102,12 +104,15 @@ def messages_for(change: Change, prefix: str) -> list[KafkaMessage]:
                    _kind(change.type, changes.SCHEMA_VERSION), source, time, entity_id,
                    change)
     roadmap_change = roadmap_change_from(change)
-    if roadmap_change is None:
-        return [own]
-    return [own, _message(_roadmap_topic(prefix), change.product_id.encode(),
-                          roadmap_change.change_id,
-                          _kind(roadmap_change.type, roadmap_changes.SCHEMA_VERSION),
-                          source, time, entity_id, roadmap_change)]
+    published = [own] if roadmap_change is None else [
+        own, _message(_roadmap_topic(prefix), change.product_id.encode(),
+                      roadmap_change.change_id,
+                      _kind(roadmap_change.type, roadmap_changes.SCHEMA_VERSION),
+                      source, time, entity_id, roadmap_change)]
+    if change.traceparent:
+        for message in published:
+            message.headers.append(("ce_traceparent", change.traceparent.encode()))
+    return published
 
 
 def state_message(state: EntityState, prefix: str) -> KafkaMessage:

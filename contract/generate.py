@@ -110,6 +110,15 @@ ENVELOPE_DOCS: dict[str, dict[str, Any]] = {
     "log_position": {"description": "Position of the source event in the service's log. "
                      "Informative: Kafka does not order messages across entities."},
     "schema_version": {"description": "Major version of this message's schema."},
+    "correlation_id": {"description": "Shared by every change one command made (the "
+                       "request's X-Request-ID when it gave one). Absent or null on changes "
+                       "recorded before it was introduced."},
+    "caused_by": {"description": "The change that caused this one when it is a cascade (a "
+                  "feature unscheduled because its release was cancelled): event_id, type, "
+                  "entity_id, entity_version of the causing change. Null when the change was "
+                  "asked for directly."},
+    "traceparent": {"description": "The W3C trace context of the request that made the "
+                    "change, if it had one; also the ce_traceparent header."},
     "before": {"description": "The values before the change."},
     "after": {"description": "The values after the change."},
     "details": {"description": "Further facts about the change."},
@@ -215,6 +224,15 @@ def schema_file(public_type: str, version: int) -> str:
     return f"{public_type}.v{version}.json"
 
 
+#: The schema of ``caused_by``: the causing change, named as its own message names it.
+CAUSE_SCHEMA: dict[str, Any] = {"anyOf": [{
+    "type": "object", "required": ["event_id", "type", "entity_id", "entity_version"],
+    "properties": {"event_id": {"type": "string", "format": "uuid"}, "type": {"type": "string"},
+                   "entity_id": {"type": "string", "format": "uuid"},
+                   "entity_version": {"type": "integer", "minimum": 1}},
+}, {"type": "null"}]}
+
+
 def change_schema(event_class: type) -> dict[str, Any]:
     """The schema of the value of a message of one public change type."""
     entity_type, change_type = CHANGE_TYPES[event_class]
@@ -222,10 +240,11 @@ def change_schema(event_class: type) -> dict[str, Any]:
     data = object_schema(event_fields(event_class), docs=DATA_DOCS,
                          optional=optional_event_fields(event_class))
     body = object_schema(
-        envelope_fields(Change), docs=ENVELOPE_DOCS, optional=frozenset({"log_position"}),
+        envelope_fields(Change), docs=ENVELOPE_DOCS,
+        optional=frozenset({"log_position", *changes.TRACE_FIELDS}),
         overrides={
             "type": {"const": change_type}, "entity_type": {"const": entity_type},
-            "schema_version": {"const": version}, "data": data,
+            "schema_version": {"const": version}, "data": data, "caused_by": CAUSE_SCHEMA,
         },
     )
     return _document(schema_id(change_type, version), f"{change_type} v{version}",
@@ -238,9 +257,11 @@ def roadmap_schema(name: str) -> dict[str, Any]:
     version = roadmap_changes.SCHEMA_VERSION
     entity_type = spec.source_type.split(".")[0]
     body = object_schema(
-        envelope_fields(RoadmapChange), docs=ENVELOPE_DOCS, optional=frozenset({"log_position"}),
+        envelope_fields(RoadmapChange), docs=ENVELOPE_DOCS,
+        optional=frozenset({"log_position", *changes.TRACE_FIELDS}),
         overrides={
-            "type": {"const": name}, "entity_type": {"const": entity_type},
+            "caused_by": CAUSE_SCHEMA, "type": {"const": name},
+            "entity_type": {"const": entity_type},
             "source_type": {"const": spec.source_type}, "schema_version": {"const": version},
             "before": _described("before", object_schema(spec.before)),
             "after": _described("after", object_schema(spec.after)),
@@ -307,6 +328,11 @@ def header_schema(ce_type: str, key_description: str) -> dict[str, Any]:
                 "description": "The $id of the payload's JSON Schema (a URN; GET "
                                "/contract/schemas/<it> on the service). Absent on messages "
                                "published before contract 1.1."},
+            "ce_traceparent": string | {
+                "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}",
+                "description": "CloudEvents distributed-tracing extension: the W3C trace "
+                               "context of the request that made the change, when it had "
+                               "one."},
             "content-type": {"const": cloudevents.CONTENT_TYPE},
         },
         "description": f"CloudEvents 1.0, Kafka binary mode. Message key: {key_description}.",

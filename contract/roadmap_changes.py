@@ -97,6 +97,9 @@ class RoadmapChange:
     source_type: str
     log_position: int | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
+    #: As on the source change (see :class:`~contract.changes.Change`).
+    correlation_id: str | None = None
+    caused_by: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,4 +208,6 @@ def roadmap_change_from(change: Change) -> RoadmapChange | None:
         source_event_id=change.event_id,
         source_type=change.type,
         log_position=change.log_position,
+        correlation_id=change.correlation_id,
+        caused_by=change.caused_by,
     )

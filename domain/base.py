@@ -6,18 +6,20 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain import clock
+from domain import clock, context
 from domain.errors import InvalidCommand
 from domain.reasons import Reason
 
 
 class DecisionLogAggregate(Aggregate):
-    """An aggregate whose events are stamped by :mod:`domain.clock` and carry their reason."""
+    """An aggregate whose events are stamped by :mod:`domain.clock` and carry their reason,
+    and the correlation (and cause) of the command that triggered them (:mod:`domain.context`).
+    """
 
     class Event(Aggregate.Event):
         @staticmethod
         def create_timestamp() -> datetime:
-            return clock.now()
+            return context.event_time(clock.now())
 
     class Created(Event, Aggregate.Created):
         actor: str
@@ -36,7 +38,13 @@ class DecisionLogAggregate(Aggregate):
         """Refuse to start a history without an actor: every event says who made it."""
         if not str(kwargs.get("actor", "")).strip():
             raise InvalidCommand("A new entity needs an actor: the authenticated user creating it.")
-        return super()._create(event_class, id=id, **kwargs)
+        created = super()._create(event_class, id=id, **kwargs)
+        context.stamp_event(created.pending_events[-1])
+        return created
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        super().trigger_event(event_class, **kwargs)
+        context.stamp_event(self.pending_events[-1])
 
     def record(self, event_class: type["DecisionLogAggregate.Changed"], reason: Reason,
                **changes: Any) -> None:

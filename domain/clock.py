@@ -12,7 +12,17 @@ Clock = Callable[[], datetime]
 
 
 def _wall_clock() -> datetime:
-    return datetime.now(tz=UTC)
+    """The time now, never before an instant it gave already (should the system clock step
+    back): events keep the order they happened in."""
+    global _latest
+    now = datetime.now(tz=UTC)
+    if now < _latest:
+        now = _latest
+    _latest = now
+    return now
+
+
+_latest = datetime.min.replace(tzinfo=UTC)
 
 
 _current: Clock = _wall_clock

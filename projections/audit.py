@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS audit (
     rationale TEXT NOT NULL,
     evidence TEXT NOT NULL,
     decision_id TEXT,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    correlation_id TEXT,
+    caused_by TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_product ON audit (product_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS audit_entity ON audit (entity_id, entity_version);
@@ -43,11 +45,13 @@ CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, seq);
 CREATE INDEX IF NOT EXISTS audit_type ON audit (type, seq);
 CREATE INDEX IF NOT EXISTS audit_time ON audit (occurred_at, seq);
 CREATE INDEX IF NOT EXISTS audit_product_time ON audit (product_id, occurred_at, seq);
+CREATE INDEX IF NOT EXISTS audit_correlation ON audit (correlation_id, seq);
 """
 
 MAX_LIMIT = 1000
 COLUMNS = ("seq", "position", "occurred_at", "actor", "entity_type", "entity_id",
-           "entity_version", "product_id", "type", "rationale", "evidence", "decision_id", "data")
+           "entity_version", "product_id", "type", "rationale", "evidence", "decision_id", "data",
+           "correlation_id", "caused_by")
 
 
 #: For a table known to hold none of the rows yet (a rebuild, before the unique index on
@@ -73,21 +77,30 @@ def row(change: Change, at: str | None = None) -> tuple[Any, ...]:
             instant(change.occurred_at) if at is None else at, change.actor,
             change.entity_type, change.entity_id, change.entity_version, change.product_id,
             change.type, change.rationale, dumps(change.evidence), change.decision_id,
-            dumps(change.data))
+            dumps(change.data), change.correlation_id,
+            None if change.caused_by is None else dumps(change.caused_by))
 
 
 def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,
                entity_id: str | None = None, actor: str | None = None,
                change_type: str | Sequence[str] | None = None,
                since: datetime | None = None, until: datetime | None = None,
-               limit: int = 100, cursor: int | None = None) -> dict[str, Any]:
+               limit: int = 100, cursor: int | None = None, evidence: bool | None = None,
+               decision_id: str | None = None,
+               correlation: str | None = None) -> dict[str, Any]:
     """A page of changes matching every filter given, oldest first.
 
     ``change_type``: one type or several (a change of any of them matches). ``since`` is
-    inclusive and ``until`` exclusive; ``limit`` is clamped to 1..1000.
+    inclusive and ``until`` exclusive; ``limit`` is clamped to 1..1000. ``evidence``: True
+    for the changes that cite evidence, False for those that cite none; ``decision_id``:
+    the decision's own changes and the changes it made (accepting or reversing it);
+    ``correlation``: the changes of one command (its ``correlation_id``), cascades included.
     """
     types = (change_type,) if isinstance(change_type, str) else tuple(change_type or ())
     filters = {"product_id = ?": product_id, "entity_id = ?": entity_id, "actor = ?": actor,
+               "? IN (decision_id, entity_id)": decision_id,
+               "(json_array_length(evidence) > 0) = ?": evidence,
+               "correlation_id = ?": correlation,
                "seq > ?": cursor,
                "occurred_at >= ?": instant(since) if since else None,
                "occurred_at < ?": instant(until) if until else None}
@@ -189,7 +202,8 @@ def rows(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], *,
     if limit is not None:
         statement, params = f"{statement} LIMIT ?", (*params, limit)
     return [{**dict(row), "event_id": event_id_text(row["entity_id"], row["entity_version"]),
-             "data": json.loads(row["data"]), "evidence": json.loads(row["evidence"])}
+             "data": json.loads(row["data"]), "evidence": json.loads(row["evidence"]),
+             "caused_by": None if row["caused_by"] is None else json.loads(row["caused_by"])}
             for row in conn.execute(statement, params).fetchall()]
 
 
@@ -211,4 +225,6 @@ def _item(row: dict[str, Any], names: Names) -> dict[str, Any]:
         "type": row["type"], "summary": summary, "changes": changes,
         "rationale": row["rationale"], "evidence": row["evidence"],
         "decision_id": row["decision_id"],
+        # What the change was part of: the command (correlation) and, in a cascade, its cause.
+        "correlation_id": row["correlation_id"], "caused_by": row["caused_by"],
     }

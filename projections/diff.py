@@ -24,7 +24,7 @@ indexed lookup at each instant.
 
 import sqlite3
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -459,14 +459,22 @@ def _why(because: list[Item]) -> list[str]:
 
 
 def _reason(step: Item) -> str:
-    text = f" _Why:_ {escape_markdown(step['rationale'])}" if step["rationale"] else ""
+    """The why, decision and evidence of a step, each a sentence of its own."""
+    text = f" _Why:_ {_sentence(step['rationale'])}" if step["rationale"] else ""
     if step["decision_id"]:
-        text += f" _Decision:_ {escape_markdown(step['decision'] or step['decision_id'])}."
+        text += f" _Decision:_ {_sentence(step['decision'] or step['decision_id'])}"
     if step["evidence"]:
         text += f" _Evidence:_ {', '.join(escape_markdown(e) for e in step['evidence'])}."
     return text
 
 
+def _sentence(text: str) -> str:
+    """``text`` escaped, ending as a sentence does (a full stop added when it has none)."""
+    text = escape_markdown(text.rstrip())
+    return text if text.endswith((".", "!", "?", "…")) else f"{text}."
+
+
 def _when(at: str) -> str:
-    """``2026-03-01T09:30:00.000000+00:00`` → ``2026-03-01 09:30 UTC``."""
-    return datetime.fromisoformat(at).strftime("%Y-%m-%d %H:%M UTC")
+    """``2026-03-01T09:30:00.000000+01:00`` → ``2026-03-01 08:30:00 UTC``: the whole instant
+    to the second, with its timezone."""
+    return datetime.fromisoformat(at).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

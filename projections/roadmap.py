@@ -10,7 +10,8 @@ Reading rules:
 
 - ``releases``: every release in target-date order, each with its features (never a
   rejected one).
-- ``backlog``: unscheduled features that are not rejected, by priority (high first), then title.
+- ``backlog``: unscheduled features that are not rejected, by priority (high first), then
+  title (case-insensitively), then id.
 - ``rejected``: rejected features, in the same order. Rejecting a feature takes it out of its
   release; a history recorded before that rule may hold a rejected feature still scheduled,
   and it is listed here too, not in its release.
@@ -208,7 +209,7 @@ def read_roadmap(conn: sqlite3.Connection, product_id: str,
     products = states(conn, PRODUCTS, "entity_id = ?", (product_id,), as_of, PRODUCT_COLUMNS)
     if not products:
         return None
-    features = [_feature(row) for row in states(conn, FEATURES, "product_id = ?",
+    features = [feature_row(row) for row in states(conn, FEATURES, "product_id = ?",
                                                  (product_id,), as_of, FEATURE_COLUMNS)]
     releases = _releases(states(conn, RELEASES, "product_id = ?", (product_id,), as_of,
                                 RELEASE_COLUMNS), features)
@@ -217,9 +218,9 @@ def read_roadmap(conn: sqlite3.Connection, product_id: str,
 
 def _assembled(product: dict[str, Any], releases: list[dict[str, Any]],
                features: list[dict[str, Any]], as_of: datetime | None) -> dict[str, Any]:
-    unscheduled = sorted((f for f in features if f["release_id"] is None), key=_by_priority)
+    unscheduled = sorted((f for f in features if f["release_id"] is None), key=by_priority)
     backlog = [f for f in unscheduled if f["status"] != REJECTED]
-    rejected = sorted((f for f in features if f["status"] == REJECTED), key=_by_priority)
+    rejected = sorted((f for f in features if f["status"] == REJECTED), key=by_priority)
     open_releases = [r for r in releases if r["state"] == PLANNED]
     return {
         "product": product,
@@ -240,7 +241,7 @@ def _assembled(product: dict[str, Any], releases: list[dict[str, Any]],
 def _releases(rows: list[State], features: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Releases in target-date order, each holding the features scheduled in it."""
     releases = {row["entity_id"]: _release(row) for row in rows}
-    for feature in sorted(features, key=_by_priority):
+    for feature in sorted(features, key=by_priority):
         release_id = feature["release_id"]
         if release_id is not None and feature["status"] != REJECTED:
             # A release not seen yet (changes of different entities may arrive in any
@@ -252,8 +253,11 @@ def _releases(rows: list[State], features: list[dict[str, Any]]) -> list[dict[st
                                  r["id"]))
 
 
-def _by_priority(feature: dict[str, Any]) -> tuple[float, str, str]:
-    return (-feature["priority"], feature["title"], feature["id"])
+def by_priority(feature: dict[str, Any]) -> tuple[float, str, str, str]:
+    """Priority (high first), then title case-insensitively, then title as written and
+    id, so the order is the same on every read."""
+    title = feature["title"]
+    return (-feature["priority"], title.casefold(), title, feature["id"])
 
 
 #: The columns each part of a roadmap shows (descriptions and requirements are not read).
@@ -283,7 +287,8 @@ def _unknown_release(release_id: str) -> dict[str, Any]:
             "state": "unknown", "shipped_on": None, "version": None, "features": []}
 
 
-def _feature(row: State) -> dict[str, Any]:
+def feature_row(row: State) -> dict[str, Any]:
+    """A feature as the roadmap shows it, from a row of :data:`FEATURE_COLUMNS`."""
     return {"id": row["entity_id"], "title": row["title"], "status": row["status"],
             "priority": row["priority"], "release_id": row["release_id"],
             "version": row["entity_version"]}

@@ -9,7 +9,7 @@ and ids as text, like the readers in :mod:`projections.audit`. What shipped is i
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from projections import audit
@@ -27,7 +27,8 @@ SCHEDULING = ("feature.scheduled", "feature.unscheduled")
 def slip_ledger(conn: sqlite3.Connection, release_id: str,
                 as_of: datetime | None = None) -> dict[str, Any] | None:
     """Every target-date change of a release (old → new, days, who, why) and the totals;
-    None when the release did not exist at ``as_of``."""
+    once shipped, the ship date and ``slip_to_ship_days``, from the first planned target
+    date to shipping. None when the release did not exist at ``as_of``."""
     releases = states(conn, RELEASES, "entity_id = ?", (release_id,), as_of)
     if not releases:
         return None
@@ -36,15 +37,27 @@ def slip_ledger(conn: sqlite3.Connection, release_id: str,
                       order="entity_version", as_of=as_of)
     entries = [_slip(row, names) for row in rows]
     planned = audit.rows(conn, "entity_id = ? AND type = 'release.planned'", (release_id,))
+    first_target = planned[0]["data"]["target_date"] if planned else None
+    shipped_on = releases[0]["shipped_on"]
     return {
         "release_id": release_id,
         "name": releases[0]["name"],
         "state": releases[0]["state"],
-        "planned_target_date": planned[0]["data"]["target_date"] if planned else None,
+        "planned_target_date": first_target,
         "target_date": releases[0]["target_date"],
+        "shipped_on": shipped_on,
+        "slip_to_ship_days": _days_between(first_target, shipped_on),
         "changes": entries,
         "totals": _totals(e["delta_days"] for e in entries),
     }
+
+
+def _days_between(first_target: str | None, shipped_on: str | None) -> int | None:
+    """Days from the first planned target date to the ship date (negative: early); None
+    until the release ships."""
+    if first_target is None or shipped_on is None:
+        return None
+    return (date.fromisoformat(shipped_on) - date.fromisoformat(first_target)).days
 
 
 def slipped_most(conn: sqlite3.Connection, product_id: str, as_of: datetime | None = None,

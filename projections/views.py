@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from contract.changes import Change
-from projections import audit, decisions, release_notes, roadmap, search, slips
+from projections import audit, decisions, features, release_notes, roadmap, search, slips
 from projections.feeding import tracking
 from projections.intervals import Batch, EntityTable, FirstPass, instant, states
 
@@ -31,8 +31,9 @@ SCHEMA = roadmap.SCHEMA + audit.SCHEMA + search.SCHEMA + tracking.SCHEMA
 #: (3: the audit's unique ``event_id`` is its own index, which a rebuild makes last;
 #: 4: the audit keeps no ``event_id``, which derives from entity and version, its unique key;
 #: an entity table's unique version is an index, no longer its primary key;
-#: 5: the search documents and their full-text index.)
-VIEWS_VERSION = 5
+#: 5: the search documents and their full-text index;
+#: 6: the audit keeps each change's correlation and cause.)
+VIEWS_VERSION = 6
 #: Every table these views have ever had; only these are dropped when the version changes.
 OWN_TABLES = ("products", "releases", "features", "decisions", "audit", "tracking",
               *search.TABLES)
@@ -209,6 +210,16 @@ class Views:
         with self.reading() as conn:
             return roadmap.read_roadmap(conn, str(product_id), as_of)
 
+    def features(self, product_id: UUID, as_of: datetime | None = None, *,
+                 statuses: Sequence[str] = (), release: str | None = None,
+                 q: str | None = None, limit: int = 100,
+                 cursor: int = 0) -> dict[str, Any] | None:
+        """A page of a product's features matching the filters (see
+        :func:`projections.features.read_features`); None if unknown at ``as_of``."""
+        with self.reading() as conn:
+            return features.read_features(conn, str(product_id), as_of, statuses=statuses,
+                                          release=release, q=q, limit=limit, cursor=cursor)
+
     def history(self, entity_id: UUID, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """Every change of one entity, oldest first; only those up to ``as_of`` when given."""
         with self.reading() as conn:
@@ -239,13 +250,18 @@ class Views:
     def audit(self, *, product_id: UUID | None = None, entity_id: UUID | None = None,
               actor: str | None = None, change_type: str | Sequence[str] | None = None,
               since: datetime | None = None, until: datetime | None = None,
-              limit: int = 100, cursor: int | None = None) -> dict[str, Any]:
+              limit: int = 100, cursor: int | None = None, evidence: bool | None = None,
+              decision_id: UUID | None = None,
+              correlation: str | None = None) -> dict[str, Any]:
         """A page of the audit trail: ``{"items": [...], "next_cursor": int | None}``;
-        ``change_type``: one type or several."""
+        ``change_type``: one type or several; ``evidence``: whether changes cite some;
+        ``decision_id``: a decision's changes and those it made; ``correlation``: one
+        command's changes."""
         with self.reading() as conn:
             return audit.read_audit(
                 conn, product_id=_text(product_id), entity_id=_text(entity_id), actor=actor,
                 change_type=change_type, since=since, until=until, limit=limit, cursor=cursor,
+                evidence=evidence, decision_id=_text(decision_id), correlation=correlation,
             )
 
     def search(self, q: str, *, product_id: UUID | None = None, kind: str | None = None,

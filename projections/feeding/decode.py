@@ -33,6 +33,7 @@ from contract.changes import (
     ENVELOPE_FIELDS,
     SCHEMA_VERSION,
     Change,
+    cause,
     change_from_event,
     event_id_text,
 )
@@ -190,6 +191,9 @@ class ChangeDecoder:
                   for k, v in state.items() if k not in ENVELOPE_FIELDS},
             log_position=position,
             schema_version=SCHEMA_VERSION,
+            correlation_id=_optional_text(state.get("correlation_id")),
+            caused_by=cause(state.get("caused_by")),
+            traceparent=_optional_text(state.get("traceparent")),
         )
 
     def _text(self, value: Any) -> Any:
@@ -214,6 +218,12 @@ class ChangeDecoder:
 _SAME = frozenset({str, int, bool, type(None)})
 _ONLY_TEXT = frozenset({str})
 _BEYOND_64_BITS = 2.0**63
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise _Slow
 
 
 def _change(**fields: Any) -> Change:

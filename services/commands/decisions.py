@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from domain.context import cascade
 from domain.decision import Decision
 from domain.errors import DomainError, InvalidCommand, RuleViolation
 from domain.product import Product
@@ -45,6 +46,15 @@ def accept(work: UnitOfWork, history: History, decision: Decision,
     if len(requests) > MAX_CHANGES:
         raise InvalidCommand(f"A decision carries at most {MAX_CHANGES} roadmap changes.")
     reason = decision.reason(actor)
+    with cascade() as scope:  # every change it applies names the acceptance as its cause
+        applied = _apply(work, history, decision, requests, actor, reason)
+    decision.accept(applied, reason)
+    scope.caused_by(decision)
+
+
+def _apply(work: UnitOfWork, history: History, decision: Decision,
+           requests: Sequence[ChangeRequest], actor: str, reason: Reason) -> list[dict[str, Any]]:
+    """Apply the reversal or supersession of ``decision``, then ``requests``: what changed."""
     applied: list[dict[str, Any]] = []
     if decision.reverses is not None:
         original = work.load(Decision, decision.reverses, referenced=True)
@@ -61,7 +71,7 @@ def accept(work: UnitOfWork, history: History, decision: Decision,
             kind = InvalidCommand if isinstance(error, InvalidCommand) else RuleViolation
             raise kind(f"Change {number} of {len(requests)} ({describe(work, request)}) is "
                        f"refused: {error} Nothing was applied.") from error
-    decision.accept(applied, reason)
+    return applied
 
 
 def reverse(work: UnitOfWork, history: History, decision_id: UUID, reason: Reason, *,

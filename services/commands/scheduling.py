@@ -12,6 +12,7 @@ several changes (:mod:`services.commands.change_requests`).
 from datetime import date
 from uuid import UUID
 
+from domain.context import cascade
 from domain.errors import InvalidCommand
 from domain.feature import DONE, Feature
 from domain.reasons import Reason
@@ -29,9 +30,11 @@ def schedule(work: UnitOfWork, feature: Feature, release_id: UUID, reason: Reaso
             "be scheduled into a release of its own product."
         )
     feature.schedule(release_id, reason)  # refuses rejected, shipped, already there
-    if source is not None:
-        source.remove_feature(feature.id, reason)
-    target.add_feature(feature.id, reason)
+    with cascade() as scope:
+        if source is not None:
+            source.remove_feature(feature.id, reason)
+        target.add_feature(feature.id, reason)
+    scope.caused_by(feature)
 
 
 def unschedule(work: UnitOfWork, feature: Feature, reason: Reason) -> None:
@@ -39,7 +42,9 @@ def unschedule(work: UnitOfWork, feature: Feature, reason: Reason) -> None:
     source_id = feature.release_id
     feature.unschedule(reason)  # refuses a feature in no release, or one that shipped
     assert source_id is not None
-    work.load(Release, source_id).remove_feature(feature.id, reason)
+    with cascade() as scope:
+        work.load(Release, source_id).remove_feature(feature.id, reason)
+    scope.caused_by(feature)
 
 
 def change_status(work: UnitOfWork, feature: Feature, status: str, reason: Reason) -> None:
@@ -48,24 +53,31 @@ def change_status(work: UnitOfWork, feature: Feature, status: str, reason: Reaso
     source_id = feature.release_id
     feature.change_status(status, reason)  # refuses moves the lifecycle does not allow
     if source_id is not None and feature.release_id is None:
-        work.load(Release, source_id).remove_feature(feature.id, reason)
+        with cascade() as scope:
+            work.load(Release, source_id).remove_feature(feature.id, reason)
+        scope.caused_by(feature)
 
 
 def ship(work: UnitOfWork, release: Release, shipped_on: date, reason: Reason) -> None:
     """Ship ``release``: its done features ship with it, unfinished ones return to the
-    backlog."""
-    for feature in [work.load(Feature, fid) for fid in release.feature_ids]:
-        if feature.status == DONE:
-            feature.ship(reason)
-        else:
-            release.remove_feature(feature.id, reason)
-            feature.unschedule(reason)
+    backlog. Each of those changes names the release's ship as its cause."""
+    with cascade() as scope:
+        for feature in [work.load(Feature, fid) for fid in release.feature_ids]:
+            if feature.status == DONE:
+                feature.ship(reason)
+            else:
+                release.remove_feature(feature.id, reason)
+                feature.unschedule(reason)
     release.ship(shipped_on, reason)
+    scope.caused_by(release)
 
 
 def cancel(work: UnitOfWork, release: Release, reason: Reason) -> None:
-    """Cancel ``release``: its features return to the backlog."""
-    for feature in [work.load(Feature, fid) for fid in release.feature_ids]:
-        release.remove_feature(feature.id, reason)
-        feature.unschedule(reason)
+    """Cancel ``release``: its features return to the backlog, each change naming the
+    cancellation as its cause."""
+    with cascade() as scope:
+        for feature in [work.load(Feature, fid) for fid in release.feature_ids]:
+            release.remove_feature(feature.id, reason)
+            feature.unschedule(reason)
     release.cancel(reason)
+    scope.caused_by(release)

@@ -3,7 +3,9 @@
 Each request gets an id: the caller's ``X-Request-ID`` when it is a plain token of up to 128
 characters (letters, digits, ``. _ : -``), else a new one; it is returned in the response's
 ``X-Request-ID`` and carried by every log line written while the request is served
-(:data:`services.runtime.logs.request_id`). When the request is done, one access line
+(:data:`services.runtime.logs.request_id`), and by every event its commands record, as their
+``correlation_id`` with the request's W3C ``traceparent`` when valid
+(:func:`domain.context.correlated`). When the request is done, one access line
 (logger ``pdl.access``) says who (the token's name, never the token), what (method and
 route template, never the raw path), how it ended (status) and how long it took; the same
 facts feed the Prometheus counters below. Probes and scrapes are logged at DEBUG only.
@@ -23,6 +25,7 @@ from prometheus_client import Counter, Histogram
 from starlette.routing import Match, get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.context import correlated
 from services.http.middleware import bearer_token, caller_name, header
 from services.runtime.logs import request_id
 
@@ -42,6 +45,8 @@ STORE_ERRORS = Counter("pdl_store_errors", "Requests failed by the storage (SQLi
                        "event store), by error.", ["error"])
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+TRACEPARENT = re.compile(
+    r"(?P<version>[0-9a-f]{2})-(?P<trace>[0-9a-f]{32})-(?P<parent>[0-9a-f]{16})-[0-9a-f]{2}")
 UNMATCHED = "unmatched"  # the route label of a path no route serves
 #: Method labels: any other method a client sends is counted as ``other``.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -59,6 +64,22 @@ def new_request_id(scope: Scope) -> str:
     if given and REQUEST_ID.fullmatch(given) and given != bearer_token(scope):
         return given
     return uuid.uuid4().hex
+
+
+def traceparent(scope: Scope) -> str | None:
+    """The request's W3C ``traceparent`` when it is a valid one (version 00 or a later one,
+    non-zero trace and parent ids), else None."""
+    given = header(scope, b"traceparent")
+    if not given:
+        return None
+    given = given.strip().lower()
+    match = TRACEPARENT.fullmatch(given[:55])
+    if match is None or match["version"] == "ff" or set(match["trace"]) == {"0"} \
+            or set(match["parent"]) == {"0"}:
+        return None
+    if len(given) > 55 and (match["version"] == "00" or given[55] != "-"):
+        return None  # version 00 has exactly four fields; later ones may add more
+    return given[:55]
 
 
 def find_route(app: Any, method: str, path: str) -> Any:
@@ -129,7 +150,9 @@ class Observability:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # Every event a command of this request records carries its id as correlation.
+            with correlated(rid, traceparent(scope)):
+                await self.app(scope, receive, send_with_id)
         except BaseException as error:
             # Answered 500 by the server-error handler outside; its log line still carries
             # the request id (the request's task ends with it: nothing else sees it).

@@ -47,10 +47,20 @@ MAX_BYTES = 32 * 1024 * 1024
 Key = tuple[str, bytes]
 
 
+#: The header of every view answer naming the views position it reflects: the body was
+#: read with the views at this position or later, never earlier.
+VIEWS_POSITION = "X-Views-Position"
+
+
 class JSONBytes(Response):
     """A JSON body that is already serialized."""
 
     media_type = "application/json"
+
+
+def view_answer(body: bytes, position: int) -> JSONBytes:
+    """A view's JSON ``body``, saying the views ``position`` it reflects."""
+    return JSONBytes(body, headers={VIEWS_POSITION: str(position)})
 
 
 def serialize(content: Any) -> bytes:
@@ -124,7 +134,7 @@ class ReadCache:
         if body is None:
             body = serialize(await run_in_threadpool(read))
             self.put(key, position, body)
-        return JSONBytes(body)
+        return view_answer(body, position)
 
 
 class CachedReads:
@@ -136,9 +146,10 @@ class CachedReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            body = self.cache.get(request_key(scope), self.runtime.views.position)
+            position = self.runtime.views.position
+            body = self.cache.get(request_key(scope), position)
             if body is not None and self.authenticated(scope):
-                return await JSONBytes(body)(scope, receive, send)
+                return await view_answer(body, position)(scope, receive, send)
         await self.app(scope, receive, send)
 
     def authenticated(self, scope: Scope) -> bool:

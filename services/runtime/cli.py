@@ -19,7 +19,13 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from services.identity.tokens import NAME_PATTERN, Role, TokenNameTaken, TokenStore
+from services.identity.tokens import (
+    NAME_PATTERN,
+    LastAdminToken,
+    Role,
+    TokenNameTaken,
+    TokenStore,
+)
 from services.runtime.admin_token import create_first_admin
 from services.runtime.settings import LogSettings, Settings
 from services.store.errors import out_of_space
@@ -175,6 +181,32 @@ def token_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def token_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every token's name, role and creation time, one a line (never the token)."""
+    tokens = TokenStore(settings.service_db_path)
+    try:
+        for identity in tokens.list():
+            print(f"{identity.name}\t{identity.role.value}\t{identity.created_at}")
+    finally:
+        tokens.close()
+    return 0
+
+
+def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    """Revoke the token named ``args.name``; the last admin token is kept."""
+    tokens = TokenStore(settings.service_db_path)
+    try:
+        revoked = tokens.revoke(args.name)
+    except LastAdminToken as last:
+        return fail(str(last))
+    finally:
+        tokens.close()
+    if not revoked:
+        return fail(f"no token named {args.name!r}; 'pdl token list' shows them")
+    print(f"revoked {args.name}")
+    return 0
+
+
 def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild every view from the start of the event log."""
     from projections.feeding.rebuild import ViewsInUse, rebuild
@@ -311,8 +343,10 @@ def configure_logging(settings: LogSettings) -> None:
 
 def add_serve(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("serve", help="run the HTTP API", parents=[DATA_DIR])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port to listen on (default: %(default)s)")
     parser.add_argument("--workers", type=_positive, default=None,
                         help="server processes sharing the data folder (default: one per core)")
     parser.add_argument("--print-admin-token", action="store_true",
@@ -340,9 +374,18 @@ def add_token(subparsers: Subparsers) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a token; prints only the token",
                                 parents=[DATA_DIR])
-    create.add_argument("--name", required=True, help="the actor recorded in events")
-    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", required=True,
+                        help="the actor recorded in events (required; no default)")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role],
+                        help="what the token may do: %(choices)s (required; no default)")
     create.set_defaults(handler=token_create)
+    listing = actions.add_parser("list", help="list every token's name, role and creation "
+                                 "time (never the token itself)", parents=[DATA_DIR])
+    listing.set_defaults(handler=token_list)
+    revoke = actions.add_parser("revoke", help="revoke a token (never the last admin token)",
+                                parents=[DATA_DIR])
+    revoke.add_argument("name", help="the token's name, as 'pdl token list' shows it")
+    revoke.set_defaults(handler=token_revoke)
 
 
 def add_projections(subparsers: Subparsers) -> None:
@@ -376,14 +419,17 @@ def add_relay(subparsers: Subparsers) -> None:
                         help="publish everything after log position N again (0: the whole "
                              "history) to the configured cluster and prefix, then follow the "
                              "log; consumers see duplicates with the same ce_id, each key "
-                             "still in order. Stop any other relay of this data folder first")
+                             "still in order. Stop any other relay of this data folder "
+                             "first (default: carry on after the last position published)")
     parser.set_defaults(handler=relay)
 
 
 def add_project(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("project", help="update the views from the store or Kafka",
                                    parents=[DATA_DIR])
-    parser.add_argument("--source", choices=["store", "kafka"], default="store")
+    parser.add_argument("--source", choices=["store", "kafka"], default="store",
+                        help="where the changes come from: %(choices)s "
+                             "(default: %(default)s)")
     parser.add_argument("--follow", action="store_true",
                         help="keep following until SIGTERM / Ctrl-C (default: catch up, exit)")
     parser.add_argument("--group", default=None,
@@ -397,7 +443,7 @@ def add_export(subparsers: Subparsers) -> None:
         parents=[DATA_DIR])
     parser.add_argument("--out", type=Path, required=True,
                         help="export folder; it records its watermark, so the next export "
-                             "into it carries on from there")
+                             "into it carries on from there (required; no default)")
     parser.add_argument("--format", choices=["parquet", "ndjson"], default=None,
                         help="file format (default: the folder's, else parquet)")
     parser.add_argument("--since", type=_position, default=None, metavar="POSITION",
@@ -426,12 +472,23 @@ COMMANDS: dict[str, Callable[[Subparsers], None]] = {
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdl", description="Product decision log.")
+    root.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     root.add_argument("--data-dir", type=Path, default=None,
                       help="data folder (default: $PDL_DATA_DIR or ./pdl-data)")
     subparsers = root.add_subparsers(dest="command", required=True)
     for add in COMMANDS.values():
         add(subparsers)
     return root
+
+
+def package_version() -> str:
+    """The installed package's version (``unknown`` when run from an uninstalled tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("product-decision-log")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def load_settings(data_dir: Path | None) -> Settings:

@@ -25,13 +25,14 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, IntegrityError, Recording
 
 from domain.base import DecisionLogAggregate
+from domain.context import carried
 from domain.errors import RuleViolation
 from services.store import metrics
 from services.store.command_batches import CommandBatches
 from services.store.command_cache import CommandCache
 from services.store.outcome import Outcome
 from services.store.snapshots import Snapshots
-from services.store.unit_of_work import Command, UnitOfWork
+from services.store.unit_of_work import Command, UnitOfWork, collect_in_time_order
 
 #: How many times a command that keeps losing races is run before it gives up.
 RACE_RETRIES = 20
@@ -62,13 +63,16 @@ class PlainPath:
         self._snapshots = snapshots
 
     def run(self, command: Command) -> Outcome:
+        command = carried(command)
         for _ in range(RACE_RETRIES):
             work = UnitOfWork(self._load)
             subject = command(work)
             changed = work.changed()
             due = self._snapshots.due(changed) if self._snapshots else []
             try:
-                recordings = self._app.save(*changed)
+                # The events first, in the order they happened; then the aggregates, for
+                # the library's snapshots and cache.
+                recordings = self._app.save(*collect_in_time_order(changed), *changed)
             except IntegrityError:
                 metrics.retried("race")
                 continue  # lost a race: run again on fresh state
@@ -108,6 +112,7 @@ class FastPath:
 
     def run(self, command: Command) -> Outcome:
         due: list[Snapshot] = []  # taken by the command, stored once its events committed
+        command = carried(command)  # the caller's correlation, on the thread that runs it
         if self.batches is None:
             outcome = self._run(command, due)
         else:
@@ -183,7 +188,7 @@ class FastPath:
               changed: Sequence[DecisionLogAggregate]) -> Outcome:
         """What ``Application.save`` does for these aggregates (the library's snapshots and
         cache take no part on this path), without its per-call protocol checks."""
-        events = [event for aggregate in changed for event in aggregate.collect_events()]
+        events = collect_in_time_order(changed)
         return _outcome(subject, self._events.put(events))
 
 

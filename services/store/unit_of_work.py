@@ -7,7 +7,9 @@ then saves every aggregate with new events in ONE transaction, or retries the wh
 on fresh state when it lost a race.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from heapq import merge
+from operator import attrgetter
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -71,6 +73,13 @@ class UnitOfWork:
     def changed(self) -> list[DecisionLogAggregate]:
         """Every aggregate with events to save, in the order they were first held."""
         return [a for a in self._held.values() if a.pending_events]
+
+
+def collect_in_time_order(changed: Sequence[DecisionLogAggregate]) -> list[Any]:
+    """The pending events of ``changed``, collected in the order they were triggered (their
+    timestamps, monotonic within a command), each aggregate's still in version order: so
+    ``occurred_at`` follows the log's order within a transaction."""
+    return list(merge(*(a.collect_events() for a in changed), key=attrgetter("timestamp")))
 
 
 def expect(cls: type[A], aggregate_id: UUID, aggregate: object, *,

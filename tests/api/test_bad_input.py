@@ -293,10 +293,27 @@ VIEW_CASES = {
     "huge cursor": Case("GET", "/audit?cursor=" + "9" * 30, None, 422, "'cursor'"),
     "unknown audit parameter": Case("GET", "/audit?prodcut={product}", None, 422,
                                     "no query parameter 'prodcut'; it takes: actor, after, "
-                                    "cursor, entity, from, limit, product, to, type"),
+                                    "correlation, cursor, decision, entity, evidence, from, "
+                                    "limit, product, to, type"),
+    "unknown audit evidence filter": Case("GET", "/audit?evidence=some", None, 422,
+                                          "'evidence'"),
+    "malformed audit decision": Case("GET", "/audit?decision=D-1", None, 422, "'decision'"),
     "unknown audit type": Case("GET", "/audit?type=feature.scheduled&type=feature.moved",
                                None, 422, "No change type 'feature.moved'; the types are: "
                                           "decision.accepted, decision.proposed"),
+    "unknown feature list parameter": Case("GET", "/products/{product}/features?state=done",
+                                           None, 422, "no query parameter 'state'"),
+    "unknown feature status": Case("GET", "/products/{product}/features?status=finished",
+                                   None, 422, "No feature status 'finished'; the statuses "
+                                              "are: proposed"),
+    "feature list in a malformed release": Case(
+        "GET", "/products/{product}/features?release=next", None, 422, "'release'"),
+    "feature list of an unknown product": Case("GET", "/products/{unknown}/features", None,
+                                               404, "No product with id"),
+    "feature list with an empty q": Case("GET", "/products/{product}/features?q=", None, 422,
+                                         "'q'"),
+    "feature list negative cursor": Case("GET", "/products/{product}/features?cursor=-1",
+                                         None, 422, "'cursor'"),
     "unknown search parameter": Case("GET", "/search?q=export&kind=feature&order=new", None,
                                      422, "no query parameter 'order'"),
     "search without words": Case("GET", "/search?q=%22*%22", None, 422,

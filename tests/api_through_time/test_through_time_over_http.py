@@ -103,6 +103,8 @@ def test_the_diff_as_markdown_reads_as_a_change_report(editor: Api, history: His
     assert "**Export to CSV**: release 1.0 → release 1.1" in text
     assert "**1.0**: 2027-03-01 → 2027-03-15 (slipped 14 days)" in text
     assert "_Decision:_ Move CSV export to 1.1." in text
+    assert f"_Why:_ {D1_WHY}. _Decision:_ Move CSV export to 1.1." in text
+    assert "From 2027-01-31 18:00:00 UTC to 2027-03-31 18:00:00 UTC." in text
 
 
 def test_the_slip_ledger_of_a_release_totals_its_slips_and_pull_ins(
@@ -125,6 +127,18 @@ def test_the_slip_ledger_of_a_release_totals_its_slips_and_pull_ins(
     assert april["totals"]["net_days"] == 30 and april["target_date"] == "2027-07-01"
 
 
+def test_a_shipped_releases_ledger_gives_its_ship_date_and_the_slip_to_shipping(
+        editor: Api, history: History) -> None:
+    ids = history.ids
+
+    shipped = editor.read(f"/releases/{ids['r1']}/slips")
+    planned = editor.read(f"/releases/{ids['r2']}/slips")
+
+    assert (shipped["planned_target_date"], shipped["shipped_on"],
+            shipped["slip_to_ship_days"]) == ("2027-03-01", "2027-03-15", 14)
+    assert (planned["shipped_on"], planned["slip_to_ship_days"]) == (None, None)
+
+
 def test_the_product_slips_rank_releases_and_count_feature_reschedules(
         editor: Api, history: History) -> None:
     ids = history.ids
@@ -145,6 +159,15 @@ def test_release_notes_are_assembled_from_what_shipped(editor: Api, history: His
     assert response.text == ("# Atlas 1.0\n\n_Released 2027-03-15._\n\n## What's new\n\n"
                              "- **Share roadmaps**: You can share roadmaps\n")
     assert MAR_15.date().isoformat() in response.text
+
+
+def test_release_notes_before_shipping_are_not_yet_to_be_read(
+        editor: Api, history: History) -> None:
+    response = editor.get(f"/releases/{history.ids['r2']}/notes")
+
+    assert response.status_code == 409
+    assert response.json()["title"] == "Not shipped yet"
+    assert "once the release has shipped" in response.json()["detail"]
 
 
 def test_a_diff_without_to_runs_up_to_now(editor: Api, history: History) -> None:

@@ -191,9 +191,13 @@ def test_decision_events_are_published_under_their_public_types(log: DecisionLog
     log.accept_decision(decision, [ChangePriority(road.pdf, 9)], actor=KIM)
 
     changes = [change_from_event(e) for e in events_after(log, before)]
-    assert [c.type for c in changes] == ["decision.proposed", "decision.accepted",
-                                         "feature.priority_changed"]
-    assert changes[1].data["changes"] == [{"kind": "change_priority", "feature_id": str(road.pdf),
+    # In the order they happened: the change, then the acceptance that caused it.
+    assert [c.type for c in changes] == ["decision.proposed", "feature.priority_changed",
+                                         "decision.accepted"]
+    assert changes[1].caused_by is not None
+    assert changes[1].caused_by["event_id"] == changes[2].event_id
+    assert changes[1].correlation_id == changes[2].correlation_id
+    assert changes[2].data["changes"] == [{"kind": "change_priority", "feature_id": str(road.pdf),
                                            "feature_title": "PDF export",
                                            "old_priority": 3.0, "priority": 9.0}]
     assert isinstance(log.get_decision(decision), Decision)

@@ -58,7 +58,7 @@ def test_every_item_has_the_agreed_fields(
     assert {tuple(item) for item in items} == {(
         "event_id", "position", "occurred_at", "actor", "entity_type", "entity_id",
         "entity_version", "product_id", "type", "summary", "changes", "rationale", "evidence",
-        "decision_id")}
+        "decision_id", "correlation_id", "caused_by")}
     assert [item["position"] for item in items] == list(range(1, len(items) + 1))
 
 
@@ -147,3 +147,25 @@ def test_a_product_history_holds_the_product_its_features_and_its_releases(
                         *map(str, story.features.values())}
     assert [i["position"] for i in history] == sorted(i["position"] for i in history)
     assert [i["type"] for i in as_of_start] == ["product.created"]
+
+
+def test_the_audit_lists_one_commands_changes_with_each_cascade_under_its_cause(
+        log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
+    from domain.context import correlated
+    from tests.support.builders import LEDGER, because, scheduled
+
+    product_id = LEDGER.a_product(log)
+    release_id = LEDGER.a_release(log, product_id)
+    scheduled(log, LEDGER.a_feature(log, product_id), release_id)
+    with correlated("req-7"):
+        log.cancel_release(release_id, because("Merged"))
+    catchup.run_until_caught_up()
+
+    items = views.audit(correlation="req-7")["items"]
+
+    assert [i["type"] for i in items] == [
+        "release.feature_removed", "feature.unscheduled", "release.cancelled"]
+    cancelled = items[-1]
+    assert [i["caused_by"]["event_id"] if i["caused_by"] else None for i in items] == [
+        cancelled["event_id"], cancelled["event_id"], None]
+    assert {i["correlation_id"] for i in items} == {"req-7"}

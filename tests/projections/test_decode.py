@@ -1,9 +1,11 @@
 """The fast decode gives exactly the change the library path gives, for every change type."""
 
+import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4, uuid5
 
+import orjson
 import pytest
 
 from contract.changes import (
@@ -131,3 +133,25 @@ def test_text_shaped_like_an_instant_that_is_not_one_is_refused() -> None:
         _datetime("2026-13-05T09:00:00.123456+00:00")
     with pytest.raises(ValueError):
         instant("2026-13-05T09:00:00.123456+00:00")
+
+
+def test_events_stored_before_correlation_and_cause_decode_without_them(
+        log: DecisionLog) -> None:
+    every_change_type(log)
+    for notification in log.recorder.select_notifications(0, 100_000):
+        state = orjson.loads(notification.state)
+        if "caused_by" not in state:
+            continue
+        # As an event stored before these attributes existed: none of them.
+        for name in ("correlation_id", "caused_by", "traceparent"):
+            state.pop(name, None)
+        old = dataclasses.replace(notification, state=orjson.dumps(state))
+        change = ChangeDecoder(log.mapper)(old, notification.id)
+        assert change is not None
+        assert change == library_change(log, old)
+        assert (change.correlation_id, change.caused_by, change.traceparent) == (
+            None, None, None)
+        assert ChangeDecoder(log.mapper)(notification, notification.id) == library_change(
+            log, notification)
+        return
+    raise AssertionError("no event with a cause was stored")

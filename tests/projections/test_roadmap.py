@@ -111,6 +111,19 @@ def test_the_backlog_is_ordered_by_priority_then_title(
         ("e", 10), ("c", 9), ("a", 1), ("b", 1), ("d", 0)]
 
 
+def test_backlog_titles_of_equal_priority_are_ordered_without_regard_to_case(
+        log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
+    product = BOOKS.a_product(log)
+    for title in ["beta", "Alpha", "alpha", "Gamma"]:
+        BOOKS.a_feature(log, product, title, 1)
+    catchup.run_until_caught_up()
+
+    roadmap = views.roadmap(product)
+
+    assert roadmap is not None
+    assert [f["title"] for f in roadmap["backlog"]] == ["Alpha", "alpha", "beta", "Gamma"]
+
+
 def test_a_renamed_feature_shows_its_new_title(
         log: DecisionLog, views: Views, catchup: StoreCatchUp) -> None:
     product = BOOKS.a_product(log)

@@ -196,23 +196,25 @@ def test_the_markdown_reads_as_a_summary_with_who_when_and_why(history: History)
     markdown = render_markdown(diff(history, "January", "April"))
 
     assert markdown.startswith("# Ledger: roadmap changes\n")
-    assert "From 2026-01-31 23:59 UTC to 2026-04-30 23:59 UTC." in markdown
+    assert "From 2026-01-31 23:59:59 UTC to 2026-04-30 23:59:59 UTC." in markdown
     for line in [
         "## Features moved",
         "- **Export**: release 1.0 → release 2.0",
-        "  - 2026-02-02 09:01 UTC, bob: _Why:_ Too big for 1.0",
+        "  - 2026-02-02 09:01:00 UTC, bob: _Why:_ Too big for 1.0.",
         "- **Dark mode**: release Beta → backlog",
         "- **Legacy sync**: proposed → rejected",
         "- **Audit log**: priority 5 → 9",
         "- **Export**: requirements added R2; revised R1",
         "- **1.0**: 2026-03-31 → 2026-04-14 (slipped 14 days)",
-        "  - 2026-02-02 09:04 UTC, carol: _Why:_ Vendor API late _Evidence:_ https://tickets/42.",
+        "  - 2026-02-02 09:04:00 UTC, carol: _Why:_ Vendor API late. _Evidence:_ "
+        "https://tickets/42.",
         "- **1.1**: 2026-06-30 → 2026-06-20 (pulled in 10 days)",
         "- **1.0** shipped on 2026-04-02",
         "- **Beta** cancelled",
         "- **3.0**, targeting 2026-12-15 (planned)",
         "## Every change, in order",
-        "8. 2026-03-02 09:02 UTC: kim moved feature 'Export' from release '1.1' to release '2.0'."
+        "8. 2026-03-02 09:02:00 UTC: kim moved feature 'Export' from release '1.1' to "
+        "release '2.0'."
         " _Why:_ Build it once, on the new engine. _Decision:_ Export waits for the new engine."
         " _Evidence:_ https://wiki/engine.",
     ]:
@@ -229,7 +231,7 @@ def test_markdown_in_names_and_reasons_is_shown_as_written(
     found = roadmap_diff(history.views, history.product, end_of("June", YEAR), None)
 
     assert found is not None
-    assert r"_Why:_ See \*this\* \[link\](http://x) \# now" in render_markdown(found)
+    assert r"_Why:_ See \*this\* \[link\](http://x) \# now." in render_markdown(found)
 
 
 @pytest.mark.parametrize(("since", "until", "message"), [

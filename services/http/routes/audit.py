@@ -3,12 +3,15 @@
 Served from the views, which catch up with the log just after a write commits: pass
 ``?after=POSITION`` (the position a write returned) to wait until they include that write.
 ``from`` / ``to`` (ISO instants with a timezone) bound when the changes were made;
-``type`` may be repeated (a change of any of those types matches). An unknown ``type``, or
+``type`` may be repeated (a change of any of those types matches); ``evidence=present``
+(or ``absent``) keeps the changes that cite evidence (or cite none); ``decision=ID`` keeps
+that decision's own changes and the changes it made; ``correlation=ID`` the changes of one
+command (its ``X-Request-ID``), cascades included. An unknown ``type``, or
 a query parameter the route does not take, is ``422`` listing the valid ones, rather than
 an answer that silently matches nothing or everything.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -40,6 +43,13 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[int | None, Query(ge=0, le=MAX_POSITION,
                                         description="next_cursor of the previous page")] = None,
+    evidence: Annotated[Literal["present", "absent"] | None, Query(
+        description="present: changes citing evidence; absent: changes citing none")] = None,
+    decision: Annotated[UUID | None, Query(
+        description="A decision: its own changes and the changes it made")] = None,
+    correlation: Annotated[str | None, Query(
+        max_length=128, description="The correlation_id of one command (its request's "
+        "X-Request-ID): its changes, cascades included")] = None,
 ) -> dict[str, Any]:
     """Every change matching the filters, in log order; page with ``cursor``."""
     unknown = sorted(set(change_type or ()) - set(TYPES))
@@ -49,4 +59,6 @@ def audit(
                       f"{', '.join(TYPES)}.", unknown=unknown, allowed=TYPES)
     return runtime.views.audit(product_id=product, entity_id=entity, actor=actor,
                                change_type=change_type, since=since, until=until,
-                               limit=limit, cursor=cursor)
+                               limit=limit, cursor=cursor,
+                               evidence=None if evidence is None else evidence == "present",
+                               decision_id=decision, correlation=correlation)

@@ -20,11 +20,23 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
+from domain.feature import STATUSES
 from projections.diff import render_markdown, roadmap_diff
+from projections.features import BACKLOG
 from services.http.as_of import AsOf, Instant, not_found_then, version_at
 from services.http.decision_schemas import DecisionIn, DecisionListOut, RankingOut
-from services.http.deps import CaughtUp, Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
+from services.http.deps import (
+    MAX_POSITION,
+    CaughtUp,
+    Editor,
+    ExpectedVersion,
+    Reads,
+    RuntimeDep,
+    Viewer,
+)
 from services.http.paging import Page
+from services.http.problems import Problem
+from services.http.query_params import KnownQuery
 from services.http.responses import MARKDOWN, MarkdownResponse, reason, tagged, written
 from services.http.schemas import (
     Change,
@@ -130,6 +142,39 @@ async def roadmap(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Respons
 
     def read() -> dict[str, Any]:
         found = reads.views.roadmap(product_id, as_of=as_of)
+        if found is None:
+            raise not_found_then("product", product_id, as_of)
+        return found
+
+    return await reads.answer(read)
+
+
+@router.get("/{product_id}/features", response_model=dict[str, Any], dependencies=[KnownQuery])
+async def list_features(
+    product_id: UUID, reads: Reads, as_of: AsOf = None,
+    status: Annotated[list[str] | None, Query(
+        max_length=len(STATUSES), description="e.g. accepted; repeat it for several")] = None,
+    release: Annotated[str | None, Query(
+        pattern=f"^({BACKLOG}|[0-9a-fA-F]{{8}}-([0-9a-fA-F]{{4}}-){{3}}[0-9a-fA-F]{{12}})$",
+        description="A release id, or backlog for the features in no release.")] = None,
+    q: Annotated[str | None, Query(
+        min_length=1, max_length=200, description="Text in the title (any case).")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[int, Query(ge=0, le=MAX_POSITION,
+                                 description="next_cursor of the previous page")] = 0,
+) -> Response:
+    """The product's features matching every filter given, by priority (high first), then
+    title, a page at a time (see :mod:`projections.features`)."""
+    unknown = sorted(set(status or ()) - set(STATUSES))
+    if unknown:
+        raise Problem(422, "unknown-status", "Unknown feature status",
+                      f"No feature status {', '.join(map(repr, unknown))}; the statuses are: "
+                      f"{', '.join(STATUSES)}.", unknown=unknown, allowed=list(STATUSES))
+    release_id = release if release in (None, BACKLOG) else str(UUID(release))
+
+    def read() -> dict[str, Any]:
+        found = reads.views.features(product_id, as_of, statuses=status or (),
+                                     release=release_id, q=q, limit=limit, cursor=cursor)
         if found is None:
             raise not_found_then("product", product_id, as_of)
         return found

@@ -18,11 +18,13 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from projections.release_notes import ReleaseNotShipped
 from services.http.as_of import AsOf, not_found, not_found_then, version_at
 from services.http.decision_schemas import EntityLineageOut
 from services.http.deps import CaughtUp, Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
 from services.http.entity_reads import entity_history, entity_lineage
 from services.http.paging import Page
+from services.http.problems import Problem
 from services.http.responses import MarkdownResponse, reason, tagged, written
 from services.http.schemas import Change, OutcomeOut, ReleaseOut, ShipIn, TargetDateIn
 
@@ -92,7 +94,10 @@ def release_slips(release_id: UUID, who: Viewer, runtime: RuntimeDep,
 def release_notes(release_id: UUID, who: Viewer, runtime: RuntimeDep) -> MarkdownResponse:
     """Customer-facing notes of a shipped release, from the benefit statements of the
     features that shipped in it (409 while it has not shipped)."""
-    notes = runtime.views.release_notes(release_id)
+    try:
+        notes = runtime.views.release_notes(release_id)
+    except ReleaseNotShipped as exc:  # a read answers what it cannot, not a change rule
+        raise Problem(409, "not-shipped", "Not shipped yet", str(exc)) from None
     if notes is None:
         raise not_found("release", release_id)
     return MarkdownResponse(notes)
