@@ -31,6 +31,7 @@ BENCHMARKS = (
     "soak",
     "history_length",
     "ui_roadmap",
+    "search",
 )
 
 

@@ -65,6 +65,7 @@ TARGETS: dict[str, Callable[[dict[str, Any], ModuleType], list[Check]]] = {
     "history_length": lambda r, m: [(r["params"]["growth"][op], "≤", m.FLAT) for op in m.AIMED],
     "ui_roadmap": lambda r, m: [(r["ours"]["value"], "≤",
                                  m.TARGET_RATIO * r["baseline"]["value"])],
+    "search": lambda r, m: [(r["ours"]["value"], "≤", m.TARGET_P50_MS)],
 }
 
 
