@@ -94,8 +94,10 @@ def change_message(change: Change, prefix: str) -> KafkaMessage:
     return messages_for(change, prefix)[0]
 
 
-def messages_for(change: Change, prefix: str) -> list[KafkaMessage]:
-    """Everything published for one change: its own message, then its roadmap change if any."""
+def messages_for(change: Change, prefix: str, names: dict[str, Any] | None = None
+                 ) -> list[KafkaMessage]:
+    """Everything published for one change: its own message, then its roadmap change if any
+    (with ``names``, the names behind its ids at that change, if known)."""
     # The relay's hot path: the header values both messages share are encoded once.
     entity_id = change.entity_id.encode()
     source = _ce_source(change.product_id)
@@ -103,7 +105,7 @@ def messages_for(change: Change, prefix: str) -> list[KafkaMessage]:
     own = _message(_entity_topic(prefix, change.entity_type), entity_id, change.event_id,
                    _kind(change.type, changes.SCHEMA_VERSION), source, time, entity_id,
                    change)
-    roadmap_change = roadmap_change_from(change)
+    roadmap_change = roadmap_change_from(change, names)
     published = [own] if roadmap_change is None else [
         own, _message(_roadmap_topic(prefix), change.product_id.encode(),
                       roadmap_change.change_id,

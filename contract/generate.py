@@ -125,6 +125,11 @@ ENVELOPE_DOCS: dict[str, dict[str, Any]] = {
     "source_event_id": {"format": "uuid", "description": "The event_id (and ce_id) of the "
                         "entity-topic message this roadmap change was derived from."},
     "source_type": {"description": "The public type of that source message."},
+    "names": {"description": "The names behind the ids as they were at this change: the "
+              "product's name, the feature's title, the release's name; on a scheduling "
+              "change the names and target dates of the releases before and after. Every "
+              "name is optional (left out when the publisher did not know it), and names is "
+              "absent or null when none is known."},
 }
 
 
@@ -258,9 +263,11 @@ def roadmap_schema(name: str) -> dict[str, Any]:
     entity_type = spec.source_type.split(".")[0]
     body = object_schema(
         envelope_fields(RoadmapChange), docs=ENVELOPE_DOCS,
-        optional=frozenset({"log_position", *changes.TRACE_FIELDS}),
+        optional=frozenset({"log_position", "names", *changes.TRACE_FIELDS}),
         overrides={
             "caused_by": CAUSE_SCHEMA, "type": {"const": name},
+            "names": {"anyOf": [object_schema(spec.names, optional=frozenset(spec.names)),
+                                {"type": "null"}]},
             "entity_type": {"const": entity_type},
             "source_type": {"const": spec.source_type}, "schema_version": {"const": version},
             "before": _described("before", object_schema(spec.before)),

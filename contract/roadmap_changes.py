@@ -6,6 +6,11 @@ slipped or pulled in, a release shipped or cancelled. Each carries the values be
 the decision context, and the id of the change it came from. Its own id is derived from that
 one, so a re-published roadmap change keeps its id too.
 
+Optionally (``names``) it also carries the names behind its ids as they were at that change:
+the product's name, the feature's title, the releases' names and target dates, folded from the
+changes in log order by :class:`RoadmapNames`. A name that is not known is left out, and
+``names`` is null when none is: consumers treat every name as optional.
+
 ``release.feature_added`` / ``release.feature_removed`` derive nothing: they mirror the
 feature's own scheduling change, which already produces the message.
 """
@@ -36,6 +41,27 @@ class RoadmapChangeType:
     before: dict[str, Any]
     after: dict[str, Any]
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> dict[str, Any]:
+        """The names its ``names`` may carry, with their Python types (every one optional)."""
+        if self.source_type.startswith("release."):
+            return RELEASE_NAMES
+        if self.source_type == "feature.status_changed":
+            return FEATURE_NAMES
+        return SCHEDULING_NAMES
+
+
+#: ``names`` of a release's roadmap change: its product's name and its own.
+RELEASE_NAMES: dict[str, Any] = {"product": str, "release": str}
+#: ``names`` of a feature's status change: its product's name and its title.
+FEATURE_NAMES: dict[str, Any] = {"product": str, "feature": str}
+#: ``names`` of a feature's scheduling change: also the names and target dates of the releases
+#: before and after (as ``before.release_id`` / ``after.release_id``).
+SCHEDULING_NAMES: dict[str, Any] = {
+    **FEATURE_NAMES, "release_before": str, "release_after": str,
+    "target_date_before": date, "target_date_after": date,
+}
 
 
 _RELEASE_ID = {"release_id": UUID | None}
@@ -100,6 +126,8 @@ class RoadmapChange:
     #: As on the source change (see :class:`~contract.changes.Change`).
     correlation_id: str | None = None
     caused_by: dict[str, Any] | None = None
+    #: The names behind the ids at that change (see :class:`RoadmapNames`); None if unknown.
+    names: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,8 +212,65 @@ IGNORED: frozenset[str] = frozenset({
 })
 
 
-def roadmap_change_from(change: Change) -> RoadmapChange | None:
-    """The roadmap change ``change`` makes, or ``None`` when it does not alter the roadmap."""
+#: The change types :class:`RoadmapNames` folds in (every other change names nothing).
+NAMING_TYPES: frozenset[str] = frozenset({
+    "product.created", "feature.proposed", "feature.details_revised", "release.planned",
+    "release.target_date_changed",
+})
+
+
+class RoadmapNames:
+    """The names of products, features and releases and the target dates of releases, as they
+    are at one point of the log: fold every change into it in log order (:meth:`apply`), and
+    ask it for a change's names (:meth:`for_change`) before folding that change in."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._target_dates: dict[str, Any] = {}
+
+    def apply(self, change: Change) -> None:
+        """Fold ``change`` in (changes that name nothing are ignored)."""
+        kind, data = change.type, change.data
+        if kind == "feature.proposed":
+            self._names[change.entity_id] = data["title"]
+        elif kind == "feature.details_revised":
+            title = data["changes"].get("title")
+            if title is not None:
+                self._names[change.entity_id] = title["new"]
+        elif kind == "release.target_date_changed":
+            self._target_dates[change.entity_id] = data["target_date"]
+        elif kind == "release.planned":
+            self._names[change.entity_id] = data["name"]
+            self._target_dates[change.entity_id] = data["target_date"]
+        elif kind == "product.created":
+            self._names[change.entity_id] = data["name"]
+
+    def for_change(self, change: Change) -> dict[str, Any] | None:
+        """The ``names`` of the roadmap change ``change`` derives (None if it derives none,
+        or no name is known), as they are before ``change`` is folded in."""
+        if change.type not in DERIVERS:
+            return None
+        names, dates = self._names, self._target_dates
+        found: dict[str, Any] = {"product": names.get(change.product_id)}
+        if change.entity_type == "release":
+            found["release"] = names.get(change.entity_id)
+        else:
+            found["feature"] = names.get(change.entity_id)
+            if change.type != "feature.status_changed":
+                before, after = change.data.get("old_release_id"), change.data.get("release_id")
+                found.update(release_before=names.get(before) if before else None,
+                             release_after=names.get(after) if after else None,
+                             target_date_before=dates.get(before) if before else None,
+                             target_date_after=dates.get(after) if after else None)
+        known = {name: value for name, value in found.items() if value is not None}
+        return known or None
+
+
+def roadmap_change_from(change: Change, names: dict[str, Any] | None = None
+                        ) -> RoadmapChange | None:
+    """The roadmap change ``change`` makes, or ``None`` when it does not alter the roadmap;
+    ``names`` are the names behind its ids at that change, if known (see
+    :class:`RoadmapNames`)."""
     derive = DERIVERS.get(change.type)
     if derive is None:
         return None
@@ -210,4 +295,5 @@ def roadmap_change_from(change: Change) -> RoadmapChange | None:
         log_position=change.log_position,
         correlation_id=change.correlation_id,
         caused_by=change.caused_by,
+        names=names,
     )

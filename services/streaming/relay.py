@@ -8,7 +8,10 @@ table in the store's own SQLite file. One batch is thus always being built while
 is in flight, and a crash re-publishes at most those two batches, with the same ``ce_id``s.
 Batches go out in log order through one producer, so each entity's (and product's) messages
 keep their order. After each change message comes the entity's state after that change, on its
-compacted state topic (:mod:`services.streaming.states`), in the same batch.
+compacted state topic (:mod:`services.streaming.states`), in the same batch. Roadmap changes
+carry the names behind their ids at that change (``names``): the relay folds every change into
+a :class:`~contract.roadmap_changes.RoadmapNames` as it publishes, and when it starts (or goes
+back) anywhere but where that fold stands, it first folds the log up to there again.
 
 Positions are kept per target, the cluster the servers lead to (its ``cluster_id``) and the
 topic prefix (:mod:`services.streaming.positions`): a new cluster or prefix gets the whole
@@ -24,11 +27,13 @@ it returns.
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import Counter
 
+from contract.changes import Change
 from contract.cloudevents import KafkaMessage, messages_for, state_message
+from contract.roadmap_changes import NAMING_TYPES, RoadmapNames
 from contract.topics import all_topics, entity_topics, roadmap_topic
 from projections.feeding.decode import ChangeDecoder
 from projections.feeding.event_log import EventLog
@@ -94,6 +99,12 @@ class Relay:
         # Straight from stored JSON to the public Change (the same decoder as the views).
         self._decode = ChangeDecoder(app.mapper)
         self._states = CurrentStates(app) if kafka.state_topics else None
+        #: The names at ``_names_position`` of the log, for the roadmap changes.
+        self._names = RoadmapNames()
+        self._names_position = 0
+        #: Topic of stored event -> whether its changes name anything (else not decoded when
+        #: the names are folded again).
+        self._naming_topics: dict[str, bool] = {}
         self._kafka = kafka
         self._positions = positions
         self.options = options or RelayOptions()
@@ -177,21 +188,53 @@ class Relay:
         if not notifications:
             return None
         prefix = self._kafka.topic_prefix
-        published, states = self._position, self._states
+        published, states, names = self._position, self._states, self._fold_names_to(
+            self._sent_position)
+        self._names_position = -1  # folding: unknown until the whole batch is folded
         messages: list[KafkaMessage] = []
         for notification in notifications:
             change = self._decode(notification, notification.id)
             if change is None:
                 continue
             if notification.id > published:  # else only its state is missing (see positions)
-                messages += messages_for(change, prefix)
+                messages += messages_for(change, prefix, names.for_change(change))
+            names.apply(change)
             if states is not None:
                 messages.append(state_message(states.after(notification, change), prefix))
         # Built whole, then handed over: handing each message over as it is built measured
         # slower (the producer's sender thread and this one contend for the GIL).
         in_flight = publisher.send(messages) if messages else None
-        self._sent_position = notifications[-1].id
+        self._sent_position = self._names_position = notifications[-1].id
         return _Sent(in_flight, self._sent_position, len(notifications), target)
+
+    def _fold_names_to(self, position: int) -> RoadmapNames:
+        """The names as they are at ``position`` of the log: kept from the batch before, or
+        folded again from the start (after a restart, a rewind, a batch sent again)."""
+        if self._names_position != position:
+            if not 0 <= self._names_position <= position:
+                self._names, self._names_position = RoadmapNames(), 0
+            while self._names_position < position:
+                notifications = self._app.recorder.select_notifications(
+                    self._names_position, self.options.batch_size, stop=position,
+                    inclusive_of_start=False)
+                if not notifications:
+                    break
+                for notification in notifications:
+                    self._fold_name(notification)
+                self._names_position = notifications[-1].id
+            self._names_position = position
+        return self._names
+
+    def _fold_name(self, notification: Any) -> None:
+        naming = self._naming_topics.get(notification.topic)
+        if naming is False:
+            return
+        change: Change | None = self._decode(notification, notification.id)
+        if naming is None:
+            naming = self._naming_topics[notification.topic] = (
+                change is not None and change.type in NAMING_TYPES)
+        if naming and change is not None:
+            self._names.apply(change)
 
     def _complete(self, sent: _Sent) -> None:
         if sent.in_flight is not None:

@@ -41,7 +41,38 @@ Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
 pytestmark = pytest.mark.kafka
 
 
-def reference_messages(change: Change, prefix: str) -> list[Record]:
+def reference_names(history: list[Change]) -> list[dict[str, Any] | None]:
+    """The ``names`` of each change's roadmap change, worked out the plain way: the latest
+    name (and target date) of every id from the changes before it."""
+    name: dict[str, str] = {}
+    target: dict[str, str] = {}
+    result: list[dict[str, Any] | None] = []
+    for change in history:
+        data, entity = change.data, change.entity_id
+        found: dict[str, Any] = {"product": name.get(change.product_id)}
+        if change.entity_type == "release":
+            found["release"] = name.get(entity)
+        else:
+            found["feature"] = name.get(entity)
+        if change.type in ("feature.scheduled", "feature.unscheduled"):
+            old, new = data.get("old_release_id"), data.get("release_id")
+            found.update(release_before=name.get(old or ""), release_after=name.get(new or ""),
+                         target_date_before=target.get(old or ""),
+                         target_date_after=target.get(new or ""))
+        result.append({k: v for k, v in found.items() if v is not None} or None)
+        if change.type in ("product.created", "release.planned"):
+            name[entity] = data["name"]
+        if change.type == "feature.proposed":
+            name[entity] = data["title"]
+        if change.type == "feature.details_revised" and "title" in data["changes"]:
+            name[entity] = data["changes"]["title"]["new"]
+        if change.type in ("release.planned", "release.target_date_changed"):
+            target[entity] = data["target_date"]
+    return result
+
+
+def reference_messages(change: Change, prefix: str, names: dict[str, Any] | None
+                       ) -> list[Record]:
     """The messages for ``change``, built the plain way: the contract spelled out."""
 
     def message(topic: str, key: str, ce_id: str, kind: str, data: Any) -> Record:
@@ -59,7 +90,7 @@ def reference_messages(change: Change, prefix: str) -> list[Record]:
     if roadmap is not None:
         change_id = str(uuid.uuid5(ROADMAP_ID_NAMESPACE, change.event_id))
         assert roadmap.change_id == change_id
-        expected: RoadmapChange = replace(roadmap, change_id=change_id)
+        expected: RoadmapChange = replace(roadmap, change_id=change_id, names=names)
         records.append(message(roadmap_topic(prefix), change.product_id, change_id,
                                f"{roadmap.type}.v{ROADMAP_SCHEMA_VERSION}", expected))
     return records
@@ -102,8 +133,9 @@ def test_the_relay_publishes_exactly_the_reference_bytes(app: DecisionLog, setti
                         [ChangeTargetDate(road.r2, date(2027, 6, 8))], actor=KIM)
     app.change_priority(search, 123456789.125, by(PAT))
     kafka = settings.kafka
-    expected = [record for change in stored_changes(app)
-                for record in reference_messages(change, kafka.topic_prefix)]
+    history = stored_changes(app)
+    expected = [record for change, names in zip(history, reference_names(history), strict=True)
+                for record in reference_messages(change, kafka.topic_prefix, names)]
     relay = Relay(app, kafka, positions_for(settings), RelayOptions(batch_size=batch_size))
     try:
         relay.run_until_caught_up()
@@ -113,6 +145,7 @@ def test_the_relay_publishes_exactly_the_reference_bytes(app: DecisionLog, setti
 
     assert len(expected) > 100
     assert {r[3][3][1].split(b".")[2] for r in expected} >= {b"decision", b"roadmap"}
+    assert b'"release_before":"Q1","release_after":"Q2"' in b"".join(r[2] for r in expected)
     # Kafka orders per partition only: compare every message, byte for byte, as a multiset.
     assert sorted(published) == sorted(expected)
 
