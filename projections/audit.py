@@ -190,6 +190,13 @@ def count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
 
 
+def occurred_at(conn: sqlite3.Connection, seq: int) -> str | None:
+    """When the change at log position ``seq`` happened (its ``occurred_at`` text); None
+    when no change holds that position."""
+    found = conn.execute("SELECT occurred_at FROM audit WHERE seq = ?", (seq,)).fetchone()
+    return None if found is None else str(found[0])
+
+
 def rows(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], *,
          order: str = "seq", as_of: datetime | None = None,
          limit: int | None = None) -> list[dict[str, Any]]:

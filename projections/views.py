@@ -280,6 +280,12 @@ class Views:
         with self.reading() as conn:
             return audit.count(conn)
 
+    def occurred_at(self, position: int) -> datetime | None:
+        """When the change at log ``position`` happened; None when no change has it."""
+        with self.reading() as conn:
+            found = audit.occurred_at(conn, position)
+        return None if found is None else datetime.fromisoformat(found)
+
     # Through time (thin wrappers over :mod:`projections.decisions`, :mod:`projections.slips`
     # and :mod:`projections.release_notes`, one snapshot each)
 

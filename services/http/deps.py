@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from projections.views import Views
 from services.http.middleware import identity_of
 from services.http.problems import Problem
-from services.http.read_cache import Key, ReadCache, request_key
+from services.http.read_cache import VIEWS_POSITION, Key, ReadCache, request_key
 from services.identity.tokens import Identity, Role
 from services.runtime.service import Runtime
 
@@ -151,6 +151,24 @@ async def caught_up(request: Request, who: Viewer, after: After = None) -> None:
 
 
 CaughtUp = Depends(caught_up)
+
+
+async def views_position(request: Request, response: Response, who: Viewer,
+                         after: After = None) -> int:
+    """What :data:`CaughtUp` does, then the views position read before the query, also set
+    as ``X-Views-Position``: the answer, read next in its own snapshot, reflects at least
+    that position (positions only move forward)."""
+    runtime = runtime_of(request)
+    await views_reached(runtime, after)
+    position = runtime.views.position
+    response.headers[VIEWS_POSITION] = str(position)
+    return position
+
+
+ViewsPosition = Annotated[int, Depends(views_position)]
+ViewsAt = Depends(views_position)
+"""For view reads not answered through :class:`ViewReads`: a JSON answer gets the header
+from FastAPI; a response built by the route (Markdown) must set it from the value."""
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,16 @@ def tagged(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
 
 
+#: The header of a read loaded from the log: the log's end when it was read (before the
+#: entity was loaded, so the answer reflects at least that position).
+LOG_POSITION = "X-Log-Position"
+
+
+def log_position(response: Response, runtime: Runtime) -> None:
+    """Set ``X-Log-Position`` to the log's end, read now (one indexed read)."""
+    response.headers[LOG_POSITION] = str(runtime.app.event_count())
+
+
 def reason(who: Identity, change: Change) -> Reason:
     """The decision context of a change: the caller, the rationale, the evidence."""
     return Reason(actor=who.name, rationale=change.rationale, evidence=tuple(change.evidence))

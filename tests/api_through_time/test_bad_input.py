@@ -295,6 +295,26 @@ THROUGH_TIME_CASES = {
                                       404, "did not exist yet"),
     "a release read as a feature then": Case("GET", "/features/{release}?as_of=" + LONG_AGO,
                                              None, 404, "No feature with id"),
+    "as of an instant and a position": Case(
+        "GET", "/features/{feature}?as_of_position=1&as_of=" + LONG_AGO, None, 422,
+        "not both"),
+    "roadmap as of both": Case("GET", "/products/{product}/roadmap?as_of_position=1&as_of="
+                               + LONG_AGO, None, 422, "not both"),
+    "as of a negative position": Case("GET", "/features/{feature}?as_of_position=-1", None,
+                                      422, "'as_of_position': Input should be greater than"),
+    "as of position 0": Case("GET", "/products/{product}/history?as_of_position=0", None,
+                             422, "'as_of_position': Input should be greater than"),
+    "as of a position that is not an integer": Case(
+        "GET", "/products/{product}/roadmap?as_of_position=1.5", None, 422,
+        "'as_of_position': Input should be a valid integer"),
+    "as of a position past the end": Case(
+        "GET", "/features/{feature}?as_of_position=100000", None, 409,
+        "as_of_position 100000 is past the end of the event log"),
+    "list as of a position past the end": Case(
+        "GET", "/products/{product}/features?as_of_position=100000", None, 409,
+        "past the end"),
+    "as of a position before the entity existed": Case(
+        "GET", "/releases/{release}?as_of_position=1", None, 404, "did not exist yet"),
 }
 
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query
 
 from contract.changes import CHANGE_TYPES
 from services.http.as_of import Instant
-from services.http.deps import MAX_POSITION, CaughtUp, RuntimeDep, Viewer
+from services.http.deps import MAX_POSITION, RuntimeDep, Viewer, ViewsAt
 from services.http.problems import Problem
 from services.http.query_params import KnownQuery
 
@@ -28,7 +28,7 @@ router = APIRouter(tags=["audit"])
 TYPES = sorted(change_type for _, change_type in CHANGE_TYPES.values())
 
 
-@router.get("/audit", dependencies=[KnownQuery, CaughtUp])
+@router.get("/audit", dependencies=[KnownQuery, ViewsAt])
 def audit(
     who: Viewer,
     runtime: RuntimeDep,

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from services.http.as_of import AsOf, version_at
 from services.http.decision_schemas import AcceptIn, DecisionLineageOut, DecisionOut, ReverseIn
 from services.http.deps import Editor, ExpectedVersion, RuntimeDep, Viewer
-from services.http.responses import reason, tagged, written
+from services.http.responses import log_position, reason, tagged, written
 from services.http.schemas import Change, OutcomeOut
 
 router = APIRouter(prefix="/decisions", tags=["decisions"])
@@ -25,7 +25,8 @@ router = APIRouter(prefix="/decisions", tags=["decisions"])
 
 @router.get("/{decision_id}", response_model=DecisionOut)
 def get_decision(decision_id: UUID, who: Viewer, runtime: RuntimeDep, response: Response,
-                 as_of: AsOf = None) -> DecisionOut:
+                 as_of: AsOf) -> DecisionOut:
+    log_position(response, runtime)
     decision = runtime.app.get_decision(
         decision_id, version_at(runtime, "decision", decision_id, as_of))
     tagged(response, decision.version)

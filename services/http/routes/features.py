@@ -22,7 +22,7 @@ from services.http.decision_schemas import EntityLineageOut, ScoreIn
 from services.http.deps import Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
 from services.http.entity_reads import entity_history, entity_lineage
 from services.http.paging import Page
-from services.http.responses import reason, tagged, written
+from services.http.responses import log_position, reason, tagged, written
 from services.http.schemas import (
     Change,
     DetailsIn,
@@ -42,7 +42,8 @@ RequirementId = Annotated[str, Path(pattern=r"^R[0-9]{1,9}$", description="e.g. 
 
 @router.get("/{feature_id}", response_model=FeatureOut)
 def get_feature(feature_id: UUID, who: Viewer, runtime: RuntimeDep,
-                response: Response, as_of: AsOf = None) -> FeatureOut:
+                response: Response, as_of: AsOf) -> FeatureOut:
+    log_position(response, runtime)
     feature = runtime.app.get_feature(
         feature_id, version_at(runtime, "feature", feature_id, as_of))
     tagged(response, feature.version)
@@ -135,7 +136,7 @@ def remove_requirement(feature_id: UUID, requirement_id: RequirementId, body: Ch
 
 @router.get("/{feature_id}/history", response_model=dict[str, Any])
 async def feature_history(feature_id: UUID, reads: Reads, page: Page,
-                         as_of: AsOf = None) -> Response:
+                         as_of: AsOf) -> Response:
     """Every change to the feature (or a page, see :mod:`services.http.paging`): who, when,
     what changed, why."""
     return await entity_history("feature", feature_id, reads, as_of, page)

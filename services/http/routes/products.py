@@ -27,17 +27,26 @@ from services.http.as_of import AsOf, Instant, not_found_then, version_at
 from services.http.decision_schemas import DecisionIn, DecisionListOut, RankingOut
 from services.http.deps import (
     MAX_POSITION,
-    CaughtUp,
     Editor,
     ExpectedVersion,
     Reads,
     RuntimeDep,
     Viewer,
+    ViewsAt,
+    ViewsPosition,
 )
 from services.http.paging import Page
 from services.http.problems import Problem
 from services.http.query_params import KnownQuery
-from services.http.responses import MARKDOWN, MarkdownResponse, reason, tagged, written
+from services.http.read_cache import VIEWS_POSITION
+from services.http.responses import (
+    MARKDOWN,
+    MarkdownResponse,
+    log_position,
+    reason,
+    tagged,
+    written,
+)
 from services.http.schemas import (
     Change,
     FeatureIn,
@@ -62,13 +71,14 @@ def create_product(body: ProductIn, who: Editor, runtime: RuntimeDep) -> JSONRes
 
 
 @router.get("", response_model=dict[str, Any])
-async def list_products(reads: Reads, as_of: AsOf = None) -> Response:
+async def list_products(reads: Reads, as_of: AsOf) -> Response:
     return await reads.answer(lambda: {"items": reads.views.list_products(as_of=as_of)})
 
 
 @router.get("/{product_id}", response_model=ProductOut)
 def get_product(product_id: UUID, who: Viewer, runtime: RuntimeDep,
-                response: Response, as_of: AsOf = None) -> ProductOut:
+                response: Response, as_of: AsOf) -> ProductOut:
+    log_position(response, runtime)
     product = runtime.app.get_product(
         product_id, version_at(runtime, "product", product_id, as_of))
     tagged(response, product.version)
@@ -123,9 +133,9 @@ def propose_decision(product_id: UUID, body: DecisionIn, who: Editor,
 
 
 @router.get("/{product_id}/decisions", response_model=DecisionListOut,
-            dependencies=[CaughtUp])
+            dependencies=[ViewsAt])
 def list_decisions(product_id: UUID, who: Viewer, runtime: RuntimeDep,
-                   as_of: AsOf = None) -> dict[str, Any]:
+                   as_of: AsOf) -> dict[str, Any]:
     """The product's decisions and their status (as of ``as_of``), oldest first."""
     items = runtime.views.decisions(product_id, as_of)
     if items is None:
@@ -137,7 +147,7 @@ def list_decisions(product_id: UUID, who: Viewer, runtime: RuntimeDep,
 
 
 @router.get("/{product_id}/roadmap", response_model=dict[str, Any])
-async def roadmap(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Response:
+async def roadmap(product_id: UUID, reads: Reads, as_of: AsOf) -> Response:
     """Releases in target-date order with their features, the backlog, now / next / later."""
 
     def read() -> dict[str, Any]:
@@ -151,7 +161,7 @@ async def roadmap(product_id: UUID, reads: Reads, as_of: AsOf = None) -> Respons
 
 @router.get("/{product_id}/features", response_model=dict[str, Any], dependencies=[KnownQuery])
 async def list_features(
-    product_id: UUID, reads: Reads, as_of: AsOf = None,
+    product_id: UUID, reads: Reads, as_of: AsOf,
     status: Annotated[list[str] | None, Query(
         max_length=len(STATUSES), description="e.g. accepted; repeat it for several")] = None,
     release: Annotated[str | None, Query(
@@ -184,7 +194,7 @@ async def list_features(
 
 @router.get("/{product_id}/history", response_model=dict[str, Any])
 async def product_history(product_id: UUID, reads: Reads, page: Page,
-                          as_of: AsOf = None) -> Response:
+                          as_of: AsOf) -> Response:
     """Every change to the product and to its features and releases, in log order (or a
     page, see :mod:`services.http.paging`)."""
 
@@ -202,7 +212,7 @@ async def product_history(product_id: UUID, reads: Reads, page: Page,
 
 @router.get("/{product_id}/ranking", response_model=RankingOut)
 def ranking(product_id: UUID, who: Viewer, runtime: RuntimeDep,
-            as_of: AsOf = None) -> dict[str, Any]:
+            as_of: AsOf) -> dict[str, Any]:
     """The open features by priority as of ``as_of`` (default now), each priority
     explained and, when scored, recomputed from its recorded inputs and formula."""
     items = runtime.app.rank_features(product_id, as_of)
@@ -212,10 +222,10 @@ def ranking(product_id: UUID, who: Viewer, runtime: RuntimeDep,
 # The roadmap through time
 
 
-@router.get("/{product_id}/diff", response_model=None, dependencies=[CaughtUp], responses={
+@router.get("/{product_id}/diff", response_model=None, responses={
     200: {"content": {"application/json": {}, MARKDOWN: {}},
           "description": "The diff as JSON, or as Markdown with format=markdown."}})
-def diff(product_id: UUID, who: Viewer, runtime: RuntimeDep,
+def diff(product_id: UUID, who: Viewer, runtime: RuntimeDep, position: ViewsPosition,
          since: Annotated[Instant, Query(alias="from", description="Exclusive start.")],
          until: Annotated[Instant | None, Query(
              alias="to", description="Inclusive end; default now.")] = None,
@@ -226,11 +236,14 @@ def diff(product_id: UUID, who: Viewer, runtime: RuntimeDep,
     found = roadmap_diff(runtime.views, product_id, since, until)
     if found is None:
         raise not_found_then("product", product_id, until)
-    return MarkdownResponse(render_markdown(found)) if format == "markdown" else found
+    if format == "markdown":
+        return MarkdownResponse(render_markdown(found),
+                                headers={VIEWS_POSITION: str(position)})
+    return found
 
 
-@router.get("/{product_id}/slips", dependencies=[CaughtUp])
-def product_slips(product_id: UUID, who: Viewer, runtime: RuntimeDep, as_of: AsOf = None,
+@router.get("/{product_id}/slips", dependencies=[ViewsAt])
+def product_slips(product_id: UUID, who: Viewer, runtime: RuntimeDep, as_of: AsOf,
                   limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
     """The releases that slipped most, and how many times each feature was rescheduled."""
     found = runtime.views.product_slips(product_id, as_of, limit)

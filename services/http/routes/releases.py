@@ -21,11 +21,20 @@ from fastapi.responses import JSONResponse
 from projections.release_notes import ReleaseNotShipped
 from services.http.as_of import AsOf, not_found, not_found_then, version_at
 from services.http.decision_schemas import EntityLineageOut
-from services.http.deps import CaughtUp, Editor, ExpectedVersion, Reads, RuntimeDep, Viewer
+from services.http.deps import (
+    Editor,
+    ExpectedVersion,
+    Reads,
+    RuntimeDep,
+    Viewer,
+    ViewsAt,
+    ViewsPosition,
+)
 from services.http.entity_reads import entity_history, entity_lineage
 from services.http.paging import Page
 from services.http.problems import Problem
-from services.http.responses import MarkdownResponse, reason, tagged, written
+from services.http.read_cache import VIEWS_POSITION
+from services.http.responses import MarkdownResponse, log_position, reason, tagged, written
 from services.http.schemas import Change, OutcomeOut, ReleaseOut, ShipIn, TargetDateIn
 
 router = APIRouter(prefix="/releases", tags=["releases"])
@@ -33,7 +42,8 @@ router = APIRouter(prefix="/releases", tags=["releases"])
 
 @router.get("/{release_id}", response_model=ReleaseOut)
 def get_release(release_id: UUID, who: Viewer, runtime: RuntimeDep,
-                response: Response, as_of: AsOf = None) -> ReleaseOut:
+                response: Response, as_of: AsOf) -> ReleaseOut:
+    log_position(response, runtime)
     release = runtime.app.get_release(
         release_id, version_at(runtime, "release", release_id, as_of))
     tagged(response, release.version)
@@ -67,7 +77,7 @@ def cancel_release(release_id: UUID, body: Change, who: Editor, runtime: Runtime
 
 @router.get("/{release_id}/history", response_model=dict[str, Any])
 async def release_history(release_id: UUID, reads: Reads, page: Page,
-                         as_of: AsOf = None) -> Response:
+                         as_of: AsOf) -> Response:
     """Every change to the release (or a page, see :mod:`services.http.paging`): dates
     slipped or pulled in, scope, shipping."""
     return await entity_history("release", release_id, reads, as_of, page)
@@ -80,9 +90,9 @@ def release_lineage(release_id: UUID, who: Viewer, runtime: RuntimeDep) -> dict[
     return entity_lineage(runtime, release_id)
 
 
-@router.get("/{release_id}/slips", dependencies=[CaughtUp])
+@router.get("/{release_id}/slips", dependencies=[ViewsAt])
 def release_slips(release_id: UUID, who: Viewer, runtime: RuntimeDep,
-                  as_of: AsOf = None) -> dict[str, Any]:
+                  as_of: AsOf) -> dict[str, Any]:
     """Every target-date change of the release (old → new, days, who, why) and totals."""
     ledger = runtime.views.slip_ledger(release_id, as_of)
     if ledger is None:
@@ -90,8 +100,9 @@ def release_slips(release_id: UUID, who: Viewer, runtime: RuntimeDep,
     return ledger
 
 
-@router.get("/{release_id}/notes", response_class=MarkdownResponse, dependencies=[CaughtUp])
-def release_notes(release_id: UUID, who: Viewer, runtime: RuntimeDep) -> MarkdownResponse:
+@router.get("/{release_id}/notes", response_class=MarkdownResponse)
+def release_notes(release_id: UUID, who: Viewer, runtime: RuntimeDep,
+                  position: ViewsPosition) -> MarkdownResponse:
     """Customer-facing notes of a shipped release, from the benefit statements of the
     features that shipped in it (409 while it has not shipped)."""
     try:
@@ -100,4 +111,4 @@ def release_notes(release_id: UUID, who: Viewer, runtime: RuntimeDep) -> Markdow
         raise Problem(409, "not-shipped", "Not shipped yet", str(exc)) from None
     if notes is None:
         raise not_found("release", release_id)
-    return MarkdownResponse(notes)
+    return MarkdownResponse(notes, headers={VIEWS_POSITION: str(position)})
