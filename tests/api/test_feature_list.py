@@ -56,8 +56,9 @@ def test_features_read_a_page_at_a_time_hold_them_all(editor: Api) -> None:
 
 
 def test_features_as_of_an_instant_are_those_of_then(editor: Api) -> None:
-    product, release, features, _ = catalogue(editor)
-    before = editor.read(f"/features/{features['CSV export']}/history")["items"][-1]
+    product, release, features, scheduled = catalogue(editor)
+    before = editor.read(f"/features/{features['CSV export']}/history",
+                         after=scheduled)["items"][-1]
     editor.write(f"/features/{features['CSV export']}/unschedule", {"rationale": "too big"})
     position = editor.write("/features/" + features["Dark mode"] + "/details",
                             {"title": "Night mode", "rationale": "clearer"})["position"]
