@@ -21,7 +21,6 @@ over the whole history: the definition, not timed).
 Run alone: ``.venv/bin/python -m benchmarks.as_of_reads [--quick | --smoke]``.
 """
 
-import argparse
 import json
 import random
 import sqlite3
@@ -31,20 +30,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from benchmarks.harness import (
-    RESULTS_DIR,
     Measure,
     Mode,
     Result,
     latency_summary,
     log,
     sizes,
+    standalone,
     stopwatch,
-    write_json,
 )
 from benchmarks.workload import scratch_dir
 from contract.changes import Change, change_from_event
@@ -366,20 +363,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.as_of_reads",
-                                     description=__doc__.split("\n\n")[0])
-    mode_group = parser.add_mutually_exclusive_group()
-    mode_group.add_argument("--quick", action="store_true", help="10k and 100k changes")
-    mode_group.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
-    args = parser.parse_args(argv)
-    mode: Mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    outcome = run(mode)
-    path = write_json(outcome, args.out)
-    print(table(outcome.params["sizes"]))
-    print("\n".join(outcome.notes))
-    print(f"met: {outcome.met}; written to {path}")
-    return 0
+    return standalone("python -m benchmarks.as_of_reads", __doc__, run,
+                      lambda outcome: table(outcome.params["sizes"]), argv)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Each benchmark measures its raw baseline first, then our path, in the same run, 
 better): ours/baseline for throughputs, baseline/ours for latencies.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -260,3 +261,32 @@ def write_summary(out: Path = RESULTS_DIR) -> Path:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def mode_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The command line of one benchmark run on its own (``python -m benchmarks.NAME``):
+    ``--quick`` or ``--smoke`` (else full sizes) and ``--out``."""
+    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0])
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="smaller sizes")
+    sizes.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
+    return parser
+
+
+def mode_of(args: argparse.Namespace) -> Mode:
+    return "smoke" if args.smoke else "quick" if args.quick else "full"
+
+
+def standalone(prog: str, doc: str | None, run: Callable[[Mode], Result],
+               report: Callable[[Result], str], argv: list[str] | None = None) -> int:
+    """Run one benchmark from its own command line: its result written as JSON, its
+    ``report`` (a table) and notes printed."""
+    args = mode_parser(prog, doc).parse_args(argv)
+    outcome = run(mode_of(args))
+    path = write_json(outcome, args.out)
+    print(report(outcome))
+    print("\n".join(outcome.notes))
+    print(f"met: {outcome.met}; written to {path}")
+    return 0
+

@@ -38,7 +38,6 @@ shortest (for ``audit_page``, the shortest that fills a page of 100: 10 events m
 Run alone: ``.venv/bin/python -m benchmarks.history_length [--quick | --smoke]``.
 """
 
-import argparse
 import random
 import sys
 import time
@@ -50,13 +49,12 @@ from typing import Any
 from uuid import UUID
 
 from benchmarks.harness import (
-    RESULTS_DIR,
     Measure,
     Mode,
     Result,
     latency_summary,
     log,
-    write_json,
+    standalone,
 )
 from benchmarks.planning import CRITERIA, FeaturePlan, Planner, ReleasePlan, Step
 from benchmarks.workload import scratch_dir
@@ -383,20 +381,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.history_length",
-                                     description=__doc__.split("\n\n")[0])
-    mode_group = parser.add_mutually_exclusive_group()
-    mode_group.add_argument("--quick", action="store_true", help="fewer samples")
-    mode_group.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
-    args = parser.parse_args(argv)
-    mode: Mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    outcome = run(mode)
-    path = write_json(outcome, args.out)
-    print(table(outcome.params["sizes"]))
-    print("\n".join(outcome.notes))
-    print(f"met: {outcome.met}; written to {path}")
-    return 0
+    return standalone("python -m benchmarks.history_length", __doc__, run,
+                      lambda outcome: table(outcome.params["sizes"]), argv)
 
 
 if __name__ == "__main__":

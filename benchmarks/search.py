@@ -24,7 +24,6 @@ patch of the machine hits both; p50 per query. The figure aimed: the slowest que
 Run alone: ``.venv/bin/python -m benchmarks.search [--quick | --smoke]``.
 """
 
-import argparse
 import random
 import sqlite3
 import sys
@@ -36,14 +35,13 @@ from typing import Any, cast
 from uuid import UUID
 
 from benchmarks.harness import (
-    RESULTS_DIR,
     Measure,
     Mode,
     Result,
     latency_summary,
     log,
     sizes,
-    write_json,
+    standalone,
 )
 from benchmarks.workload import scratch_dir
 from contract.changes import Change, change_from_event
@@ -324,20 +322,8 @@ def table(result: Result) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.search",
-                                     description=__doc__.split("\n\n")[0])
-    mode_group = parser.add_mutually_exclusive_group()
-    mode_group.add_argument("--quick", action="store_true", help="fewer rounds")
-    mode_group.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
-    args = parser.parse_args(argv)
-    mode: Mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    outcome = run(mode)
-    path = write_json(outcome, args.out)
-    print(table(outcome))
-    print("\n".join(outcome.notes))
-    print(f"met: {outcome.met}; written to {path}")
-    return 0
+    return standalone("python -m benchmarks.search", __doc__, run,
+                      lambda outcome: table(outcome), argv)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,6 @@ Run alone: ``.venv/bin/python -m benchmarks.soak [--quick | --smoke]`` (full: 10
 quick: 2 minutes, smoke: 4 seconds).
 """
 
-import argparse
 import asyncio
 import json
 import os
@@ -65,7 +64,16 @@ from uuid import UUID
 
 import orjson
 
-from benchmarks.harness import RESULTS_DIR, Measure, Mode, Result, latency_summary, log, write_json
+from benchmarks.harness import (
+    Measure,
+    Mode,
+    Result,
+    latency_summary,
+    log,
+    mode_of,
+    mode_parser,
+    write_json,
+)
 from benchmarks.http import free_port
 from benchmarks.planning import CRITERIA, FeaturePlan, Planner, ReleasePlan, Step, rationale
 from benchmarks.workload import scratch_dir
@@ -736,11 +744,7 @@ def op_table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.soak",
-                                     description=__doc__.split("\n\n")[0])
-    mode_group = parser.add_mutually_exclusive_group()
-    mode_group.add_argument("--quick", action="store_true", help="2 minutes")
-    mode_group.add_argument("--smoke", action="store_true", help="4 seconds")
+    parser = mode_parser("python -m benchmarks.soak", __doc__)
     readers = parser.add_mutually_exclusive_group()
     readers.add_argument("--readers-flat-out", action="store_true",
                          help="readers send their next read as soon as the last one answered")
@@ -749,10 +753,9 @@ def main(argv: list[str] | None = None) -> int:
                               f"{OFFERED_READS_PER_S:g}; 0: no readers)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="run this long instead (30-s windows; smoke: 2-s)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
     args = parser.parse_args(argv)
-    mode: Mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    outcome = run(mode, None if args.readers_flat_out else args.reads_per_s, args.seconds)
+    outcome = run(mode_of(args), None if args.readers_flat_out else args.reads_per_s,
+                  args.seconds)
     path = write_json(outcome, args.out)
     print(table(outcome.params["windows"]))
     print()

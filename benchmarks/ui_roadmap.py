@@ -16,27 +16,25 @@ given in the notes: the roadmap read and serialized, against the page read and r
 Run alone: ``.venv/bin/python -m benchmarks.ui_roadmap [--quick | --smoke]``.
 """
 
-import argparse
 import http.client
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import orjson
 
 from benchmarks.harness import (
-    RESULTS_DIR,
     Measure,
     Mode,
     Result,
+    describe,
     latency_summary,
     sizes,
-    write_json,
+    standalone,
 )
 from benchmarks.http import serving
 from benchmarks.workload import REASON, scratch_dir, seed_features
@@ -153,17 +151,8 @@ def alternate(port: int, token: str, product: UUID,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.ui_roadmap")
-    sizes_ = parser.add_mutually_exclusive_group()
-    sizes_.add_argument("--quick", action="store_true")
-    sizes_.add_argument("--smoke", action="store_true")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
-    args = parser.parse_args(argv)
-    mode: Mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    result = run(mode)
-    write_json(result, args.out)
-    print(result.to_dict()["ratio"], result.met, result.notes)
-    return 0
+    return standalone("python -m benchmarks.ui_roadmap", __doc__, run,
+                      lambda outcome: describe(outcome), argv)
 
 
 if __name__ == "__main__":
