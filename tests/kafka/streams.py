@@ -17,7 +17,9 @@ from contract import generate
 from contract.changes import Change, change_from_event
 from contract.topics import ROADMAP_CHANGES
 from services.commands.application import DecisionLog
-from tests.support.builders import ACTOR, ATLAS, because, today
+from services.commands.change_requests import ChangeTargetDate, MoveFeature
+from tests.decisions.scenario import KIM, PAT, a_roadmap
+from tests.support.builders import ACTOR, ATLAS, because, by, today
 
 #: The evidence of every reason here that names none of its own.
 WIKI = "https://wiki/x"
@@ -59,6 +61,22 @@ def roadmap_history(app: DecisionLog, name: str = "Atlas") -> Any:
     app.ship_release(q1, today(), because("Shipped!", WIKI))  # early
     app.cancel_release(q2, because("Folded into Q3.", WIKI))
     return product
+
+
+def decision_history(app: DecisionLog) -> Any:
+    """Every decision change type, and a scored priority; returns the product's id."""
+    road = a_roadmap(app)
+    app.score_priority(road.csv, "rice", {"reach": 100, "impact": 2, "confidence": 0.5,
+                                          "effort": 2}, by(PAT))
+    first = road.propose(title="CSV to 2.0")
+    app.accept_decision(first, [MoveFeature(road.csv, road.r2)], actor=KIM)
+    app.reject_decision(road.propose(title="Drop PDF"), by(KIM))
+    app.reverse_decision(first, by(KIM, "The pilot moved."))
+    slip = road.propose(title="Slip 3.0")
+    app.accept_decision(slip, [ChangeTargetDate(road.r3, date(2027, 9, 15))], actor=KIM)
+    replacement = road.propose(title="Slip 3.0 further", supersedes=slip)
+    app.accept_decision(replacement, [ChangeTargetDate(road.r3, date(2027, 9, 30))], actor=KIM)
+    return road.product
 
 
 def many_changes(app: DecisionLog, count: int, features: int = 20) -> list[Any]:

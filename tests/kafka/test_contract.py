@@ -4,7 +4,6 @@ These tests need no broker: messages are built exactly as the relay builds them.
 """
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,17 @@ from contract.cloudevents import messages_for
 from contract.roadmap_changes import ROADMAP_TYPES
 from contract.topics import all_topics
 from services.commands.application import DecisionLog
-from services.commands.change_requests import ChangeTargetDate, MoveFeature
 from services.runtime.bootstrap import build_application
 from services.runtime.settings import Settings
-from tests.decisions.scenario import KIM, PAT, a_roadmap
-from tests.kafka.streams import WIKI, Record, assert_valid, roadmap_history, stored_changes
-from tests.support.builders import because, by
+from tests.kafka.streams import (
+    WIKI,
+    Record,
+    assert_valid,
+    decision_history,
+    roadmap_history,
+    stored_changes,
+)
+from tests.support.builders import because
 
 
 @pytest.fixture
@@ -45,21 +49,6 @@ def test_every_public_change_type_and_roadmap_change_type_has_a_schema_and_a_sum
             f"describe {change_type} in contract/generate.py CHANGE_SUMMARIES")
     for roadmap_type in ROADMAP_TYPES:
         assert f"{roadmap_type}.v1.json" in names
-
-
-def decision_history(app: DecisionLog) -> None:
-    """Every decision change type, and a scored priority."""
-    road = a_roadmap(app)
-    app.score_priority(road.csv, "rice", {"reach": 100, "impact": 2, "confidence": 0.5,
-                                          "effort": 2}, by(PAT))
-    first = road.propose(title="CSV to 2.0")
-    app.accept_decision(first, [MoveFeature(road.csv, road.r2)], actor=KIM)
-    app.reject_decision(road.propose(title="Drop PDF"), by(KIM))
-    app.reverse_decision(first, by(KIM, "The pilot moved."))
-    slip = road.propose(title="Slip 3.0")
-    app.accept_decision(slip, [ChangeTargetDate(road.r3, date(2027, 9, 15))], actor=KIM)
-    replacement = road.propose(title="Slip 3.0 further", supersedes=slip)
-    app.accept_decision(replacement, [ChangeTargetDate(road.r3, date(2027, 9, 30))], actor=KIM)
 
 
 def test_every_message_of_a_full_roadmap_history_matches_its_schemas(store: DecisionLog) -> None:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -21,24 +20,23 @@ from contract.topics import ENTITY_TYPES, entity_topics, roadmap_topic, state_to
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
-from services.commands.change_requests import ChangeTargetDate, MoveFeature
 from services.runtime.bootstrap import positions_for
 from services.runtime.settings import KafkaSettings, Settings
 from services.streaming.positions import RelayPositions, Target
 from services.streaming.relay import Relay, RelayOptions
-from tests.decisions.scenario import KIM, PAT, a_roadmap
 from tests.kafka.conftest import REPO, Broker
 from tests.kafka.streams import (
     WIKI,
     Record,
     assert_per_key_order,
     assert_valid,
+    decision_history,
     read_topics,
     roadmap_history,
     stored_changes,
     wait_until,
 )
-from tests.support.builders import because, by
+from tests.support.builders import because
 
 pytestmark = pytest.mark.kafka
 
@@ -51,18 +49,7 @@ def full_history(app: DecisionLog) -> list[UUID]:
     rejected, reversed and superseded; returns the product ids."""
     atlas, borealis = roadmap_history(app, "Atlas"), roadmap_history(app, "Borealis")
     app.retire_product(borealis, because("Sunset.", WIKI))
-    road = a_roadmap(app)
-    app.score_priority(road.csv, "rice", {"reach": 100, "impact": 2, "confidence": 0.5,
-                                          "effort": 2}, by(PAT))
-    first = road.propose(title="CSV to 2.0")
-    app.accept_decision(first, [MoveFeature(road.csv, road.r2)], actor=KIM)
-    app.reject_decision(road.propose(title="Drop PDF"), by(KIM))
-    app.reverse_decision(first, by(KIM, "The pilot moved."))
-    slip = road.propose(title="Slip 3.0")
-    app.accept_decision(slip, [ChangeTargetDate(road.r3, date(2027, 9, 15))], actor=KIM)
-    replacement = road.propose(title="Slip 3.0 further", supersedes=slip)
-    app.accept_decision(replacement, [ChangeTargetDate(road.r3, date(2027, 9, 30))], actor=KIM)
-    return [atlas, borealis, road.product]
+    return [atlas, borealis, decision_history(app)]
 
 
 def publish(app: DecisionLog, settings: Settings, kafka: KafkaSettings | None = None,
