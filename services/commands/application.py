@@ -227,9 +227,16 @@ class DecisionLog(Application[UUID]):
         """The product's open features by priority as of ``as_of`` (see :class:`Ranking`)."""
         return self.ranking.rank(product_id, as_of)
 
-    def event_count(self) -> int:
-        """How many events the log holds (its highest position; SQLite positions have no gaps)."""
+    def log_position(self) -> int:
+        """The log's highest position (0 when empty): what ``?after=`` and the views'
+        positions are compared with. Not a count: PostgreSQL positions may have gaps."""
         return self.recorder.max_notification_id() or 0
+
+    def event_count(self) -> int:
+        """How many events the log holds (SQLite positions have no gaps, so there it is the
+        highest position; on PostgreSQL a count, which reads the whole table)."""
+        count = getattr(self.recorder, "count_events", None)
+        return int(count()) if count is not None else self.log_position()
 
     # Plumbing
 

@@ -86,7 +86,7 @@ async def as_of_instant(request: Request, who: Viewer, as_of: AsOfQuery = None,
                       "not both.")
     runtime = runtime_of(request)
     if runtime.views.position < as_of_position:
-        end = await run_in_threadpool(runtime.app.event_count)  # one indexed read
+        end = await run_in_threadpool(runtime.app.log_position)  # one indexed read
         if as_of_position > end:
             raise Problem(409, "position-past-end", "No such position in the log",
                           f"as_of_position {as_of_position} is past the end of the event "

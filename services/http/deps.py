@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from projections.views import Views
-from services.http.middleware import identity_of
+from services.http.middleware import identity_for
 from services.http.problems import Problem
 from services.http.read_cache import VIEWS_POSITION, Key, ReadCache, request_key
 from services.identity.tokens import Identity, Role
@@ -48,13 +48,14 @@ def unauthorized(detail: str) -> Problem:
                    {"WWW-Authenticate": 'Bearer realm="pdl"'})
 
 
-def caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Identity:
+async def caller(request: Request,
+                 credentials: HTTPAuthorizationCredentials | None) -> Identity:
     """The identity behind the request's bearer token (a lookup that never waits for a
     writer, see :class:`services.identity.tokens.TokenStore`; done once per request)."""
     if credentials is None:
         raise unauthorized("Send 'Authorization: Bearer <token>'; create a token with "
                            "'pdl token create --name NAME --role ROLE'.")
-    identity = identity_of(runtime_of(request), request.scope, credentials.credentials)
+    identity = await identity_for(runtime_of(request), request.scope, credentials.credentials)
     if identity is None:
         raise unauthorized("That bearer token is not valid (unknown or revoked).")
     return identity
@@ -64,7 +65,7 @@ def require(role: Role) -> Callable[..., Awaitable[Identity]]:
     """A dependency admitting callers whose role includes ``role``."""
 
     async def check(request: Request, credentials: Credentials) -> Identity:
-        identity = caller(request, credentials)
+        identity = await caller(request, credentials)
         if not identity.role.allows(role):
             raise Problem(403, "forbidden", "Not allowed",
                           f"Token '{identity.name}' has role {identity.role.value}; "
@@ -105,7 +106,7 @@ async def views_reached(runtime: Runtime, after: int | None) -> None:
     position past the end of the event log, which no write has returned."""
     if after is None or runtime.views.position >= after:
         return
-    end = await run_in_threadpool(runtime.app.event_count)  # one indexed read, not a wait
+    end = await run_in_threadpool(runtime.app.log_position)  # one indexed read, not a wait
     if after > end:
         raise Problem(409, "position-past-end", "No such position in the log",
                       f"Position {after} is past the end of the event log, which ends at "

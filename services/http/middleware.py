@@ -59,6 +59,19 @@ def identity_of(runtime: Runtime, scope: Scope, token: str) -> Identity | None:
     return identity
 
 
+async def identity_for(runtime: Runtime, scope: Scope, token: str) -> Identity | None:
+    """:func:`identity_of` from the event loop: a lookup that goes over the network (the
+    tokens are in PostgreSQL) runs in a worker thread, so a slow or unreachable database
+    never holds up other requests."""
+    known = scope.get(_IDENTITY)
+    if known is not None and known[0] == token:
+        identity: Identity | None = known[1]
+        return identity
+    if getattr(runtime.tokens, "blocking", False):
+        return await run_in_threadpool(identity_of, runtime, scope, token)
+    return identity_of(runtime, scope, token)
+
+
 def caller_name(scope: Scope) -> str | None:
     """The name of the token the request was authenticated with, if it was (for logs)."""
     known = scope.get(_IDENTITY)
@@ -161,7 +174,7 @@ class Idempotency:
                 scope, receive, send, 400, "bad-idempotency-key", "Malformed Idempotency-Key",
                 f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable characters, "
                 "e.g. a UUID.")
-        owner = self.owner(scope)  # an indexed read, cheap enough for the event loop
+        owner = await self.owner(scope)
         if owner is None:
             return await self.app(scope, receive, send)
         body = await read_body(receive)
@@ -195,10 +208,10 @@ class Idempotency:
                 pass  # another thread or process is writing: wait for it off the loop
         return await run_in_threadpool(write, *args)
 
-    def owner(self, scope: Scope) -> str | None:
+    async def owner(self, scope: Scope) -> str | None:
         """The name of the token the request carries, if it is a valid one."""
         token = bearer_token(scope)
-        identity = identity_of(self.runtime, scope, token) if token else None
+        identity = await identity_for(self.runtime, scope, token) if token else None
         return identity.name if identity else None
 
     async def first_time(self, scope: Scope, receive: Receive, send: Send, owner: str,

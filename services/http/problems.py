@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -116,6 +117,32 @@ def disk_full_problem(request: Request, full: BaseException) -> JSONResponse:
                             "nothing. Retry once space has been freed.")
 
 
+#: Seconds a client is asked to wait before retrying when the database is unreachable.
+RETRY_AFTER_S = 2
+
+
+def database_unreachable(request: Request, exc: BaseException) -> bool:
+    """Whether ``exc`` means PostgreSQL could not be reached, or dropped the connection
+    (the server itself is fine: a retry later will do)."""
+    if not request.app.state.runtime.settings.postgres:
+        return False
+    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError
+                      | psycopg.InterfaceError)
+
+
+def unavailable_problem(request: Request, exc: BaseException) -> JSONResponse:
+    """503 with Retry-After: the database is unreachable. A write may or may not have been
+    applied if the connection broke while committing: retrying it with the same
+    Idempotency-Key is safe, without one read the entity first."""
+    log.warning("PostgreSQL unreachable on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        503, "database-unavailable", "Service unavailable",
+        "The database is unreachable right now. Retry after the Retry-After delay; a write "
+        "sent with an Idempotency-Key is applied at most once however often it is retried "
+        "(without one, read the entity first: the write may have been applied).",
+        {"Retry-After": str(RETRY_AFTER_S)})
+
+
 def install(app: FastAPI) -> None:
     """Register the mapping from exceptions to problem responses."""
 
@@ -172,16 +199,20 @@ def install(app: FastAPI) -> None:
         return out_of_space(exc, request.app.state.runtime.settings.data_dir)
 
     def on_storage_error(request: Request, exc: Exception) -> JSONResponse:
+        if database_unreachable(request, exc):
+            return unavailable_problem(request, exc)
         full = full_disk(request, exc)
         if full is None:
             raise exc  # any other storage error is a crash: see on_crash
         return disk_full_problem(request, full)
 
-    for storage_error in (sqlite3.Error, PersistenceError, OSError):
+    for storage_error in (sqlite3.Error, PersistenceError, OSError, psycopg.Error):
         app.add_exception_handler(storage_error, on_storage_error)
 
     @app.exception_handler(Exception)
     def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        if database_unreachable(request, exc):  # raised outside the routes
+            return unavailable_problem(request, exc)
         full = full_disk(request, exc)  # raised outside the routes (e.g. by a middleware)
         if full is not None:
             return disk_full_problem(request, full)

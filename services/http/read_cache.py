@@ -38,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from projections.views import Views
-from services.http.middleware import bearer_token, identity_of
+from services.http.middleware import bearer_token, identity_for
 from services.runtime.service import Runtime
 
 MAX_ENTRIES = 1024
@@ -148,12 +148,12 @@ class CachedReads:
         if scope["type"] == "http" and scope["method"] == "GET":
             position = self.runtime.views.position
             body = self.cache.get(request_key(scope), position)
-            if body is not None and self.authenticated(scope):
+            if body is not None and await self.authenticated(scope):
                 return await view_answer(body, position)(scope, receive, send)
         await self.app(scope, receive, send)
 
-    def authenticated(self, scope: Scope) -> bool:
+    async def authenticated(self, scope: Scope) -> bool:
         """Whether the request carries a valid bearer token (as :mod:`services.http.deps`
         reads it); when not, the app answers, with the right problem."""
         token = bearer_token(scope)
-        return token is not None and identity_of(self.runtime, scope, token) is not None
+        return token is not None and await identity_for(self.runtime, scope, token) is not None

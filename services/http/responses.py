@@ -48,7 +48,7 @@ LOG_POSITION = "X-Log-Position"
 
 def log_position(response: Response, runtime: Runtime) -> None:
     """Set ``X-Log-Position`` to the log's end, read now (one indexed read)."""
-    response.headers[LOG_POSITION] = str(runtime.app.event_count())
+    response.headers[LOG_POSITION] = str(runtime.app.log_position())
 
 
 def reason(who: Identity, change: Change) -> Reason:

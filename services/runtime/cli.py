@@ -24,7 +24,6 @@ from services.identity.tokens import (
     LastAdminToken,
     Role,
     TokenNameTaken,
-    TokenStore,
 )
 from services.runtime.admin_token import create_first_admin
 from services.runtime.settings import LogSettings, Settings
@@ -170,37 +169,43 @@ def token_create(args: argparse.Namespace, settings: Settings) -> int:
     if not re.match(NAME_PATTERN, args.name):
         return fail(f"invalid token name {args.name!r}: use letters, digits, . _ @ - "
                     "(up to 100 characters, starting with a letter or digit)", code=2)
-    tokens = TokenStore(settings.service_db_path)
+    from services.runtime.bootstrap import open_identity
+
+    identity = open_identity(settings)
     try:
-        token, _ = tokens.create(args.name, Role(args.role))
+        token, _ = identity.tokens.create(args.name, Role(args.role))
     except TokenNameTaken as taken:
         return fail(str(taken))
     finally:
-        tokens.close()
+        identity.close()
     print(token)
     return 0
 
 
 def token_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print every token's name, role and creation time, one a line (never the token)."""
-    tokens = TokenStore(settings.service_db_path)
+    from services.runtime.bootstrap import open_identity
+
+    stores = open_identity(settings)
     try:
-        for identity in tokens.list():
+        for identity in stores.tokens.list():
             print(f"{identity.name}\t{identity.role.value}\t{identity.created_at}")
     finally:
-        tokens.close()
+        stores.close()
     return 0
 
 
 def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     """Revoke the token named ``args.name``; the last admin token is kept."""
-    tokens = TokenStore(settings.service_db_path)
+    from services.runtime.bootstrap import open_identity
+
+    identity = open_identity(settings)
     try:
-        revoked = tokens.revoke(args.name)
+        revoked = identity.tokens.revoke(args.name)
     except LastAdminToken as last:
         return fail(str(last))
     finally:
-        tokens.close()
+        identity.close()
     if not revoked:
         return fail(f"no token named {args.name!r}; 'pdl token list' shows them")
     print(f"revoked {args.name}")

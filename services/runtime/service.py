@@ -12,14 +12,19 @@ from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
 from services.identity.idempotency import IdempotencyStore
+from services.identity.pg_stores import PgIdempotencyStore, PgTokenStore
 from services.identity.tokens import TokenStore
 from services.runtime.bootstrap import (
+    Identity,
     build_application,
     build_checkpointer,
+    build_listener,
     build_relay,
+    open_identity,
     written_files,
 )
 from services.runtime.leadership import FileLease
+from services.runtime.notifications import Listener
 from services.runtime.settings import Settings
 from services.store.checkpoints import Checkpointer
 from services.streaming.relay import Relay
@@ -41,14 +46,18 @@ class Runtime:
     app: DecisionLog
     views: Views
     catchup: StoreCatchUp
-    tokens: TokenStore
-    idempotency: IdempotencyStore
+    tokens: TokenStore | PgTokenStore
+    idempotency: IdempotencyStore | PgIdempotencyStore
     #: Publishes the event log to Kafka; None when Kafka is not configured.
     relay: Relay | None = None
     #: Keeps the WAL of every SQLite file the service writes bounded.
     checkpointer: Checkpointer | None = None
     #: Held by the one process of a data folder that catches up, relays and checkpoints.
     lease: FileLease | None = None
+    #: On PostgreSQL: wakes the catch-up when another replica writes.
+    listener: Listener | None = None
+    #: Closed last (the PostgreSQL pool the tokens and keys use).
+    identity: Identity | None = None
     #: How often a follower looks for the leader's progress (and the leader for writes of
     #: other processes).
     follow_interval_s: float = 0.005
@@ -84,6 +93,8 @@ class Runtime:
         if self._follower is not None:
             self._follower.join()
             self._follower = None
+        if self.listener is not None:
+            self.listener.stop()
         self.catchup.stop()
         if self.relay is not None:
             self.relay.stop()
@@ -96,8 +107,11 @@ class Runtime:
         if self.relay is not None:
             self.relay.close()
         self.views.close()
-        self.idempotency.close()
-        self.tokens.close()
+        if self.identity is not None:
+            self.identity.close()
+        else:
+            self.idempotency.close()
+            self.tokens.close()
         self.app.close()
         if self.lease is not None:
             self.lease.release()
@@ -106,6 +120,8 @@ class Runtime:
         log.info("Leading %s: catching up the views%s.", self.settings.data_dir,
                  ", relaying to Kafka" if self.relay is not None else "")
         self.catchup.start()
+        if self.listener is not None:
+            self.listener.start()
         if self.relay is not None:
             self.relay.start()
         if self.checkpointer is not None:
@@ -155,17 +171,19 @@ def build_runtime(settings: Settings, *, shared: bool = False) -> Runtime:
     make_private(settings)
     app = build_application(settings)
     views = Views(settings.views_path)
+    # Synced unless commands record their outcomes with their events (command batches).
+    identity = open_identity(settings, synced=app.commands.batches is None)
+    catchup = (StoreCatchUp(app, views, poll_interval=Runtime.follow_interval_s) if shared
+               else StoreCatchUp(app, views))
     return Runtime(
         settings=settings,
         app=app,
         views=views,
-        catchup=(StoreCatchUp(app, views, poll_interval=Runtime.follow_interval_s) if shared
-                 else StoreCatchUp(app, views)),
-        tokens=TokenStore(settings.service_db_path),
-        # Synced unless commands record their outcomes with their events (command batches).
-        idempotency=IdempotencyStore(settings.service_db_path,
-                                     lease=settings.api.idempotency_lease_s,
-                                     synced=app.commands.batches is None),
+        catchup=catchup,
+        tokens=identity.tokens,
+        idempotency=identity.idempotency,
+        identity=identity,
+        listener=build_listener(app, settings, catchup.notify),
         relay=build_relay(app, settings),
         checkpointer=build_checkpointer(settings, *written_files(settings)),
         lease=FileLease(settings.data_dir / "leader.lock") if shared else None,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -23,11 +23,23 @@ from pydantic_settings import (
 
 
 class StoreSettings(BaseModel):
-    """Where events are stored. ``sqlite`` is the embedded default; ``memory`` is for tests."""
+    """Where events are stored. ``sqlite`` is the embedded default; ``postgres`` the
+    production store shared by several replicas; ``memory`` is for tests."""
 
-    kind: Literal["sqlite", "memory"] = "sqlite"
+    kind: Literal["sqlite", "postgres", "memory"] = "sqlite"
     #: SQLite file for the event log; default ``<data_dir>/events.db``.
     sqlite_path: Path | None = None
+    #: With ``kind=postgres``: a libpq URL, ``postgresql://user:password@host:5432/dbname``
+    #: (a secret: set it through ``PDL_STORE__DSN_FILE`` where you can).
+    dsn: SecretStr | None = None
+    #: With ``kind=postgres``: connections each process keeps to PostgreSQL for commands
+    #: and reads (tokens, idempotency keys and the relay have a few more of their own).
+    pool_size: int = Field(default=8, ge=1, le=200)
+    #: With ``kind=postgres``: how long to wait for a connection, when PostgreSQL is
+    #: unreachable, before answering 503 with Retry-After.
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    #: With ``kind=postgres``: the longest any one statement may run (0: no limit).
+    statement_timeout_s: float = Field(default=10.0, ge=0, le=3600)
     #: Commit concurrent commands together in one transaction (see services/store/group_commit.py).
     group_commit: bool = True
     #: With group commit: concurrent commands are run one after another by one thread, in one
@@ -59,6 +71,23 @@ class StoreSettings(BaseModel):
     #: Encode events with orjson (services/store/fast_codec.py): the same stored bytes as
     #: eventsourcing's JSON transcoder, about twice as fast. Off: the library's encoder.
     fast_codec: bool = True
+
+    @model_validator(mode="after")
+    def dsn_for_postgres(self) -> "StoreSettings":
+        if self.kind == "postgres" and self.dsn is None:
+            raise ValueError("PDL_STORE__KIND=postgres needs PDL_STORE__DSN (or "
+                             "PDL_STORE__DSN_FILE): a libpq URL such as "
+                             "postgresql://pdl:secret@db.example:5432/pdl")
+        if self.dsn is not None:
+            from psycopg import ProgrammingError
+            from psycopg.conninfo import conninfo_to_dict
+
+            try:
+                conninfo_to_dict(self.dsn.get_secret_value())
+            except ProgrammingError:
+                raise ValueError("PDL_STORE__DSN is not a libpq connection string: use a URL "
+                                 "such as postgresql://pdl:secret@db.example:5432/pdl") from None
+        return self
 
 
 class KafkaSettings(BaseModel):
@@ -142,6 +171,21 @@ class AdminSettings(BaseModel):
 TOKEN_SHAPE = r"(?=.{32,}$)[A-Za-z0-9._~+/-]+=*"
 
 
+class BootstrapSettings(BaseModel):
+    """How a deployment gets its first admin token (see ``pdl token create --role admin``)."""
+
+    #: The first admin token, created under the name ``admin`` when no token exists yet;
+    #: set it through ``PDL_BOOTSTRAP__ADMIN_TOKEN_FILE`` (a mounted secret). Every replica
+    #: may be given the same file: the token is created once, in the shared store. On
+    #: PostgreSQL no replica ever makes a random admin token of its own.
+    admin_token: SecretStr | None = None
+
+    @field_validator("admin_token")
+    @classmethod
+    def usable_as_bearer_token(cls, token: SecretStr | None) -> SecretStr | None:
+        return AdminSettings.usable_as_bearer_token(token)
+
+
 class Settings(BaseSettings):
     """Everything the service can be configured with."""
 
@@ -155,7 +199,13 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     api: ApiSettings = ApiSettings()
     admin: AdminSettings = AdminSettings()
+    bootstrap: BootstrapSettings = BootstrapSettings()
     log: LogSettings = LogSettings()
+
+    @property
+    def postgres(self) -> bool:
+        """Whether everything shared lives in PostgreSQL (several replicas, one store)."""
+        return self.store.kind == "postgres"
 
     @classmethod
     def settings_customise_sources(
@@ -197,7 +247,9 @@ class StrictEnvironment(EnvSettingsSource):
     def _load_env_vars(self) -> Mapping[str, str | None]:
         variables = dict(super()._load_env_vars())  # names lower-cased
         known = setting_names(self.settings_cls, self.env_prefix.upper())
-        ours = sorted(n.upper() for n in variables if n.upper().startswith(self.env_prefix.upper()))
+        ours = sorted(n.upper() for n in variables
+                      if n.upper().startswith(self.env_prefix.upper())
+                      and not n.upper().startswith(TEST_PREFIX))
         for name in ours:
             if name not in known and not (name.endswith(FILE_SUFFIX)
                                           and name.removesuffix(FILE_SUFFIX) in known):
@@ -212,6 +264,8 @@ class StrictEnvironment(EnvSettingsSource):
 
 
 FILE_SUFFIX = "_FILE"
+#: Variables of the test command (``PDL_TEST_POSTGRES_DSN``), not settings of the service.
+TEST_PREFIX = "PDL_TEST_"
 
 
 def setting_names(model: type[BaseModel], prefix: str) -> set[str]:

@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 from services.store import command_keys
 from services.store.combining import Combiner, Job
 from services.store.command_keys import CommandKey
-from services.store.group_commit import GroupCommitRecorder, translate
+from services.store.group_commit import translate
+from services.store.transactions import TransactionalRecorder
 
 T = TypeVar("T")
 
@@ -34,15 +35,19 @@ _Command = tuple[Callable[[], Any], CommandKey | None]
 class CommandBatches:
     """Runs commands in batches on one thread each, one transaction per batch."""
 
-    def __init__(self, recorder: GroupCommitRecorder, forget: Callable[[], None], *,
-                 max_batch: int = 100, max_wait: float = 0.0) -> None:
+    def __init__(self, recorder: TransactionalRecorder, forget: Callable[[], None], *,
+                 max_batch: int = 100, max_wait: float = 0.0,
+                 create_tables: bool = True) -> None:
+        """``create_tables=False`` where the outcome table is made by a migration (on
+        PostgreSQL: :func:`services.runtime.bootstrap.migrate_postgres`)."""
         self._recorder = recorder
         self._forget = forget  # drops every cached aggregate
         self._running = threading.local()
         self.combiner: Combiner[_Command, Any] = Combiner(
             self._run_batch, _abandoned, max_batch=max_batch, max_wait=max_wait)
-        with recorder.transaction() as transaction:
-            command_keys.create_tables(transaction)
+        if create_tables:
+            with recorder.transaction() as transaction:
+                command_keys.create_tables(transaction)
 
     @property
     def running(self) -> bool:

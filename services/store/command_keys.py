@@ -23,8 +23,8 @@ from uuid import UUID
 
 from services.identity.idempotency import RETENTION
 from services.store.errors import KeyReused
-from services.store.group_commit import OpenTransaction
 from services.store.outcome import Outcome
+from services.store.transactions import Transaction as OpenTransaction
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS command_outcomes (
@@ -32,10 +32,10 @@ SCHEMA = (
         key TEXT NOT NULL,
         n INTEGER NOT NULL,
         fingerprint TEXT NOT NULL,
-        created_at REAL NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
         id TEXT NOT NULL,
         version INTEGER NOT NULL,
-        position INTEGER NOT NULL,
+        position BIGINT NOT NULL,
         PRIMARY KEY (owner, key, n)
     )""",
     "CREATE INDEX IF NOT EXISTS command_outcomes_by_age ON command_outcomes (created_at)",

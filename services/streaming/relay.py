@@ -46,6 +46,7 @@ from services.streaming.kafka_io import (
     describe_cluster,
     ensure_topics,
 )
+from services.streaming.pg_positions import PgRelayPositions
 from services.streaming.positions import RelayPositions, Target
 from services.streaming.states import AggregateSource, CurrentStates
 
@@ -93,7 +94,8 @@ class RelayOptions:
 class Relay:
     """Publishes the store's notifications after its recorded position to Kafka."""
 
-    def __init__(self, app: RelayedLog, kafka: KafkaSettings, positions: RelayPositions,
+    def __init__(self, app: RelayedLog, kafka: KafkaSettings,
+                 positions: RelayPositions | PgRelayPositions,
                  options: RelayOptions | None = None) -> None:
         self._app = app
         # Straight from stored JSON to the public Change (the same decoder as the views).

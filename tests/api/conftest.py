@@ -9,13 +9,19 @@ from fastapi.testclient import TestClient
 from services.http.app import create_app
 from services.identity.tokens import Role
 from services.runtime.service import Runtime, build_runtime
-from services.runtime.settings import ApiSettings, Settings
+from services.runtime.settings import ApiSettings, Settings, StoreSettings
 from tests.api.driver import Api
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", api=ApiSettings(read_your_writes_timeout_s=2))
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """The service on each store: SQLite files in the data folder, or a fresh PostgreSQL
+    database (then the data folder holds only the views)."""
+    store = StoreSettings()
+    if request.param == "postgres":
+        store = StoreSettings(kind="postgres", dsn=request.getfixturevalue("pg_dsn"))
+    return Settings(data_dir=tmp_path / "data", store=store,
+                    api=ApiSettings(read_your_writes_timeout_s=2))
 
 
 @pytest.fixture
@@ -49,3 +55,13 @@ def viewer(runtime: Runtime, client: TestClient) -> Api:
 @pytest.fixture
 def admin(runtime: Runtime, client: TestClient) -> Api:
     return Api(client, token_for(runtime, "root", Role.admin))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``sqlite_only`` (about the SQLite files themselves) run on SQLite only."""
+    dropped = [item for item in items if item.get_closest_marker("sqlite_only")
+               and getattr(item, "callspec", None) is not None
+               and item.callspec.params.get("settings") == "postgres"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]

@@ -7,6 +7,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from fastapi.testclient import TestClient
 
 from services.identity.tokens import LastAdminToken, Role, TokenStore
@@ -96,6 +97,16 @@ def every_cell(path: Path) -> dict[str, list[Any]]:
 
 def test_tokens_are_stored_only_as_digests(admin: Api, runtime: Runtime) -> None:
     token = admin.post("/tokens", {"name": "bob", "role": "viewer"}).json()["token"]
+    if runtime.settings.postgres:
+        assert runtime.settings.store.dsn is not None
+        with psycopg.connect(runtime.settings.store.dsn.get_secret_value()) as pg:
+            rows = pg.execute("SELECT * FROM tokens").fetchall()
+            (stored,) = next(iter(pg.execute(
+                "SELECT token_sha256 FROM tokens WHERE name = 'bob'").fetchall()))
+        assert stored == hashlib.sha256(token.encode()).hexdigest()
+        assert len(rows) == 2 and not [cell for row in rows for cell in row
+                                       if token in str(cell)]
+        return
     path = runtime.settings.service_db_path
 
     cells = every_cell(path)

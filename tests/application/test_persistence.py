@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import NamedTuple
 from uuid import UUID
 
+import psycopg
+
 from domain.feature import ACCEPTED
 from services.commands.application import DecisionLog
 from services.runtime.bootstrap import build_application
@@ -50,13 +52,22 @@ def test_reopening_the_file_shows_the_same_state(settings: Settings) -> None:
         reopened.close()
 
 
-def test_the_log_is_an_sqlite_file_in_the_data_folder(settings: Settings, tmp_path: Path) -> None:
+def test_the_log_is_where_the_settings_say(settings: Settings, tmp_path: Path) -> None:
+    """On SQLite a file in the data folder; on PostgreSQL a table of the database, and
+    nothing of the log in the data folder (another replica could not see it there)."""
     log = build_application(settings)
     build_a_small_roadmap(log)
     log.close()
 
-    assert settings.events_path == tmp_path / "events.db"
-    assert settings.events_path.stat().st_size > 0
+    if settings.postgres:
+        assert settings.store.dsn is not None
+        with psycopg.connect(settings.store.dsn.get_secret_value()) as conn:
+            row = conn.execute("SELECT count(*) FROM decisionlog_events").fetchone()
+        assert row is not None and row[0] == 12
+        assert not settings.events_path.exists()
+    else:
+        assert settings.events_path == tmp_path / "events.db"
+        assert settings.events_path.stat().st_size > 0
 
 
 def test_the_in_memory_store_runs_the_same_commands(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 @router.get("/health")
 def health(runtime: RuntimeDep) -> dict[str, Any]:
     """Liveness, and how far the views have caught up with the log (no token needed)."""
-    return {"status": "ok", "log_position": runtime.app.event_count(),
+    return {"status": "ok", "log_position": runtime.app.log_position(),
             "views_position": runtime.views.position}
 
 

@@ -78,7 +78,8 @@ async def sign_in(request: Request) -> Response:
                               "open the sign-in page and try again.")
     target = safe_next(form.get("next"))
     token = form.get("token").strip()
-    identity = request.app.state.runtime.tokens.authenticate(token) if token else None
+    identity = await run_in_threadpool(request.app.state.runtime.tokens.authenticate,
+                                       token) if token else None
     if identity is None:
         return _sign_in(request, target, "That token is not valid (unknown or revoked). Paste "
                                          "the whole token, starting with pdl_.", 401)
@@ -89,7 +90,7 @@ async def sign_in(request: Request) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
-    form, session = await _form(request), session_of(request)
+    form, session = await _form(request), await session_of(request)
     if form is None or session is None or not same(form.get(CSRF_FIELD), session.csrf):
         return _refused(session, "This form did not come from your session; reload the page.")
     response = redirect("/ui/sign-in")
@@ -214,7 +215,7 @@ def _action(path: str, act: Act, again: Callable[[Session, UUID], Page],
         try:
             eid = _id(entity_id)
         except NotFound as error:
-            return _problem(session_of(request), 404, "Not found", str(error))
+            return _problem(await session_of(request), 404, "Not found", str(error))
         return await _act(request, lambda s, form: act(s, form, eid),
                           lambda s: again(s, eid), eid if subject else None)
 
@@ -289,7 +290,7 @@ async def _caught_up(session: Session, after: str | None) -> None:
     runtime, position = session.runtime, int(after)
     if runtime.views.position >= position:
         return
-    if position <= await run_in_threadpool(runtime.app.event_count):
+    if position <= await run_in_threadpool(runtime.app.log_position):
         await arrival(runtime.views, position, runtime.settings.api.read_your_writes_timeout_s)
 
 
@@ -300,7 +301,7 @@ async def _show(request: Request, build: Build, *, from_views: bool = False) -> 
     request, of the person (their token's CSRF digest stands for it) and of the views'
     position, as a JSON view read is: it is kept and sent again while the views stay there
     (see :mod:`services.http.read_cache`, whose cache it uses, apart from the JSON one)."""
-    session = session_of(request)
+    session = await session_of(request)
     if session is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return redirect(query("/ui/sign-in", next=here))
@@ -340,7 +341,7 @@ async def _act(request: Request, act: Callable[[Session, Form], Done],
                again: Build, subject: UUID | None) -> Response:
     """Run a form's command for an editor whose page sent it; then go to the next page, or
     show this one again with what went wrong."""
-    session, form = session_of(request), await _form(request)
+    session, form = await session_of(request), await _form(request)
     if session is None:
         return _refused(None, "Sign in first: this form needs a signed-in editor.")
     if form is None or not same(form.get(CSRF_FIELD), session.csrf):
@@ -388,7 +389,7 @@ def _meanwhile(session: Session, entity_id: UUID | None, seen: int | None,
     if entity_id is None or seen is None:
         return {"seen": seen, "now": current, "changes": []}
     runtime = session.runtime
-    runtime.views.wait_for(runtime.app.event_count(),
+    runtime.views.wait_for(runtime.app.log_position(),
                            runtime.settings.api.read_your_writes_timeout_s)
     items = [item for item in runtime.views.history(entity_id)
              if item["entity_version"] > seen]

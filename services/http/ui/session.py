@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from services.identity.tokens import Identity, Role
 from services.runtime.service import Runtime
@@ -60,13 +61,16 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-def session_of(request: Request) -> Session | None:
+async def session_of(request: Request) -> Session | None:
     """The signed-in person, if the request carries the cookie of a valid token."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     runtime = runtime_of(request)
-    identity = runtime.tokens.authenticate(token)
+    if getattr(runtime.tokens, "blocking", False):  # over the network: off the event loop
+        identity = await run_in_threadpool(runtime.tokens.authenticate, token)
+    else:
+        identity = runtime.tokens.authenticate(token)
     return None if identity is None else Session(runtime, identity, csrf_of(token))
 
 
