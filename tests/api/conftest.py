@@ -56,12 +56,3 @@ def viewer(runtime: Runtime, client: TestClient) -> Api:
 def admin(runtime: Runtime, client: TestClient) -> Api:
     return Api(client, token_for(runtime, "root", Role.admin))
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``sqlite_only`` (about the SQLite files themselves) run on SQLite only."""
-    dropped = [item for item in items if item.get_closest_marker("sqlite_only")
-               and getattr(item, "callspec", None) is not None
-               and item.callspec.params.get("settings") == "postgres"]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in dropped]

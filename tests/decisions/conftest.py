@@ -1,4 +1,4 @@
-"""A real decision log on a SQLite file in the test's temporary folder."""
+"""A real decision log on each store: a SQLite file in the test's folder, or PostgreSQL."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -6,10 +6,9 @@ from pathlib import Path
 import pytest
 
 from services.commands.application import DecisionLog
-from services.runtime.settings import Settings
-from tests.support.stores import open_log
+from tests.support.stores import STORES, open_log, settings_on
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[DecisionLog]:
-    yield from open_log(Settings(data_dir=tmp_path))
+@pytest.fixture(params=STORES)
+def log(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DecisionLog]:
+    yield from open_log(settings_on(request.param, tmp_path, request))

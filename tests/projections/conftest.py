@@ -1,4 +1,5 @@
-"""Projections on real SQLite files: the event store and the views in the test's folder."""
+"""Projections on real stores: the event log on SQLite or PostgreSQL, the views in the
+test's folder."""
 
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,12 +12,12 @@ from projections.views import Views
 from services.commands.application import DecisionLog
 from services.runtime.settings import Settings
 from tests.support.clock import JAN_5_2026, SimulatedClock, stamping_with
-from tests.support.stores import open_log, open_views
+from tests.support.stores import STORES, open_log, open_views, settings_on
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path)
+@pytest.fixture(params=STORES)
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    return settings_on(request.param, tmp_path, request)
 
 
 @pytest.fixture

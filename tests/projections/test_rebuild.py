@@ -80,6 +80,7 @@ def test_views_made_by_another_version_start_afresh_and_catch_up_again(
     assert dump(settings.views_path) == before
 
 
+@pytest.mark.sqlite_only  # loader processes read the SQLite log file; PostgreSQL's is read by one
 def test_a_loader_process_killed_mid_rebuild_fails_it_and_leaves_the_old_views(
         log: DecisionLog, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     story = roadmap_story(log)

@@ -9,9 +9,8 @@ import pytest
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
-from services.runtime.settings import Settings
 from tests.support.clock import JAN_5_2026, SimulatedClock, stamping_with
-from tests.support.stores import open_log, open_views
+from tests.support.stores import STORES, open_log, open_views, settings_on
 from tests.through_time.scenario import History, six_months
 
 
@@ -22,9 +21,10 @@ def calendar() -> Iterator[SimulatedClock]:
     yield from stamping_with(SimulatedClock(JAN_5_2026, step=timedelta(minutes=1)))
 
 
-@pytest.fixture
-def log(tmp_path: Path, calendar: SimulatedClock) -> Iterator[DecisionLog]:
-    yield from open_log(Settings(data_dir=tmp_path))
+@pytest.fixture(params=STORES)
+def log(tmp_path: Path, request: pytest.FixtureRequest,
+        calendar: SimulatedClock) -> Iterator[DecisionLog]:
+    yield from open_log(settings_on(request.param, tmp_path, request))
 
 
 @pytest.fixture
