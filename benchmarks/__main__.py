@@ -17,8 +17,10 @@ from types import ModuleType
 
 from benchmarks.harness import RESULTS_DIR, Mode, Result, describe, log, write_json, write_summary
 
-#: Benchmark modules, in table order. Each has ``NAME`` and ``run(mode) -> Result``, and may
-#: have ``unavailable() -> str | None`` saying why it cannot run here (then it is skipped).
+#: Benchmark modules, in table order, then the PostgreSQL variants of rows 1, 2, 3 and 6
+#: (``NAME_pg``: the same benchmark on PostgreSQL, in the row of its SQLite original). Each has
+#: ``NAME`` and ``run(mode) -> Result``, and may have ``unavailable() -> str | None`` saying
+#: why it cannot run here (then it is skipped).
 BENCHMARKS = (
     "command_single",
     "command_concurrent",
@@ -32,6 +34,11 @@ BENCHMARKS = (
     "history_length",
     "ui_roadmap",
     "search",
+    "cross_replica",
+    "command_single_pg",
+    "command_concurrent_pg",
+    "http_command_pg",
+    "view_lag_pg",
 )
 
 

@@ -1,24 +1,26 @@
-"""Row 2: concurrent commands in process from many threads, run in command batches.
+"""Row 2: concurrent commands in process from many threads, run in command batches, on
+SQLite (``command_concurrent``) or PostgreSQL (``command_concurrent_pg``).
 
 Each thread changes the priority of its own features (no conflicts), one event per command.
 Baseline, ours and the library defaults alternate in ``ROUNDS`` rounds (noise hits all alike).
-Baseline: raw SQLite inserting the same bytes in transactions of ``max_batch`` rows from one
-thread (the best the engine does with batching), same durability (WAL, ``synchronous=FULL``).
+Baseline: the raw engine inserting the same bytes in transactions of ``max_batch`` rows from
+one thread (the best the engine does with batching), same durability: on SQLite
+``executemany`` with WAL and ``synchronous=FULL``; on PostgreSQL one ``INSERT … SELECT FROM
+unnest(…)`` per transaction, psycopg, one connection.
 """
 
-import sqlite3
 import threading
 import uuid
 
 from benchmarks.harness import Measure, Mode, Result, sizes, stopwatch
 from benchmarks.workload import (
-    RAW_INSERT,
+    RawLog,
+    StoreKind,
     command,
-    open_app,
-    raw_connection,
+    durability_note,
     sample_row,
-    scratch_dir,
     seed_features,
+    store,
 )
 from services.commands.application import DecisionLog
 
@@ -29,20 +31,21 @@ BATCH = 100
 ROUNDS = 5
 
 
-def run(mode: Mode) -> Result:
+def run(mode: Mode, kind: StoreKind = "sqlite", target: float = TARGET) -> Result:
     per_round = sizes(mode, smoke=200, quick=2_048, full=10_240)  # divisible by the threads
     threads = sizes(mode, smoke=4, quick=THREADS, full=THREADS)
     features = max(threads, per_round * ROUNDS // 10)  # ~10 events per feature by the end
     raw_seconds = ours_seconds = solo_seconds = saves_seconds = 0.0
-    with scratch_dir() as tmp:
-        app = open_app(tmp / "ours", group_commit_max_batch=BATCH)
-        solo = open_app(tmp / "solo", group_commit=False, aggregate_cache_size=0)
-        saves = open_app(tmp / "saves", group_commit_max_batch=BATCH, command_batches=False)
+    with store(kind, mode) as used:
+        app = used.app("ours", group_commit_max_batch=BATCH)
+        solo = used.app("solo", group_commit=False, aggregate_cache_size=0)
+        saves = used.app("saves", group_commit_max_batch=BATCH, command_batches=False)
         _, ids = seed_features(app, features)
         _, solo_ids = seed_features(solo, features)
         _, saves_ids = seed_features(saves, features)
         topic, state = sample_row(app, command(app, ids[0], 10**7))
-        raw = raw_connection(tmp / "raw.db")
+        durability, notes = used.durability(app), durability_note(used)
+        raw = used.raw("raw")
         assert app.commands.batches is not None
         batches = app.commands.batches.combiner
         batches_before, commands_before = batches.batches, batches.jobs
@@ -57,7 +60,7 @@ def run(mode: Mode) -> Result:
             closing.close()
 
     total = per_round * ROUNDS
-    baseline = Measure(f"raw executemany, {BATCH} rows per COMMIT, 1 thread",
+    baseline = Measure(f"raw {raw.batch_insert}, {BATCH} rows per COMMIT, 1 thread",
                        total / raw_seconds, "rows/s")
     ours = Measure(f"change_priority from {threads} threads, command batches",
                    total / ours_seconds,
@@ -65,13 +68,14 @@ def run(mode: Mode) -> Result:
                                          "library_defaults_per_s": round(total / solo_seconds),
                                          "saves_only_per_s": round(total / saves_seconds)})
     return Result(
-        name=NAME, row=2,
-        title=f"concurrent commands in process ({threads} threads), command batches",
-        mode=mode, baseline=baseline, ours=ours, target=f"≥ {TARGET:,} decisions/s",
-        met=ours.value >= TARGET,
+        name=NAME if kind == "sqlite" else f"{NAME}_pg", row=2,
+        title=f"concurrent commands in process ({threads} threads), command batches, "
+              f"{used.title}",
+        mode=mode, baseline=baseline, ours=ours, target=f"≥ {target:,} decisions/s",
+        met=ours.value >= target,
         params={"commands": total, "rounds": ROUNDS, "threads": threads, "features": features,
-                "max_batch": BATCH},
-        notes=[f"mean command batch {mean_batch:.1f} commands (run by one thread, one "
+                "max_batch": BATCH, **durability},
+        notes=[*notes, f"mean command batch {mean_batch:.1f} commands (run by one thread, one "
                f"transaction each); library defaults (one "
                f"transaction per command, no aggregate cache): {total / solo_seconds:,.0f}/s; "
                f"commands on their own threads, only saves group-committed: "
@@ -79,14 +83,11 @@ def run(mode: Mode) -> Result:
     )
 
 
-def raw_batches(raw: sqlite3.Connection, topic: str, state: bytes, count: int) -> float:
+def raw_batches(raw: RawLog, topic: str, state: bytes, count: int) -> float:
     """Seconds to insert ``count`` rows in transactions of ``BATCH`` rows."""
     with stopwatch() as elapsed:
         for start in range(0, count, BATCH):
-            rows = [(uuid.uuid4().hex, 1, topic, state) for _ in range(min(BATCH, count - start))]
-            raw.execute("BEGIN")
-            raw.executemany(RAW_INSERT, rows)
-            raw.execute("COMMIT")
+            raw.insert([raw.row(topic, state) for _ in range(min(BATCH, count - start))])
         return elapsed()
 
 

@@ -1,6 +1,7 @@
 """Serving an app in a child process and loading it from another child process."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -26,11 +27,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(kind: str, data_dir: Path) -> Iterator[int]:
-    """Run ``benchmarks.servers kind`` on a free port until the block ends; yields the port."""
+def serving(kind: str, data_dir: Path, settings: Settings | None = None) -> Iterator[int]:
+    """Run ``benchmarks.servers kind`` on a free port until the block ends; yields the port.
+    ``settings``: the store the server uses (default: SQLite in ``data_dir``)."""
     port = free_port()
+    env: dict[str, str] = {**os.environ, **(store_env(settings) if settings else {})}
     server = subprocess.Popen([sys.executable, "-m", "benchmarks.servers", kind, str(port),
-                               str(data_dir)])
+                               str(data_dir)], env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -66,11 +69,22 @@ def generate_load(port: int, requests: list[dict[str, str]], mode: Mode, folder:
     return summary
 
 
-def seed_service(data_dir: Path, features: int) -> tuple[str, list[str]]:
-    """A service data dir with an editor token and ``features`` features; (token, ids)."""
+def store_env(settings: Settings) -> dict[str, str]:
+    """The environment giving a server process the store of ``settings``."""
+    store = settings.store
+    env: dict[str, str] = {"PDL_STORE__KIND": store.kind}
+    if store.dsn is not None:
+        env["PDL_STORE__DSN"] = store.dsn.get_secret_value()
+    return env
+
+
+def seed_service(data_dir: Path, features: int,
+                 settings: Settings | None = None) -> tuple[str, list[str]]:
+    """A service data dir with an editor token and ``features`` features; (token, ids).
+    ``settings``: the store to seed (default: SQLite in ``data_dir``)."""
     from benchmarks.workload import seed_features
 
-    runtime: Runtime = build_runtime(Settings(data_dir=data_dir))
+    runtime: Runtime = build_runtime(settings or Settings(data_dir=data_dir))
     try:
         token, _ = runtime.tokens.create("bench", Role.editor)
         _, ids = seed_features(runtime.app, features)

@@ -11,12 +11,12 @@ is the ``seq`` of the last item returned, to pass back as ``cursor``.
 """
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from contract.changes import Change, event_id_text
+from projections.dialect import POSTGRES, SQLITE, Connection, dialect
 from projections.intervals import instant
 from projections.jsontext import dumps
 from projections.summaries import EVER, Names, describe
@@ -59,16 +59,23 @@ COLUMNS = ("seq", "position", "occurred_at", "actor", "entity_type", "entity_id"
 APPEND = f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 # Only a repeated change is a duplicate: any other conflict (e.g. on seq) must fail loudly.
 INSERT = f"{APPEND} ON CONFLICT (entity_id, entity_version) DO NOTHING"
+#: Per dialect. A change without a log position (from Kafka) takes the next ``seq``:
+#: SQLite does that for a NULL row id by itself, PostgreSQL is told.
+_INSERT = {
+    SQLITE: INSERT,
+    POSTGRES: INSERT.replace("VALUES (?", "VALUES (COALESCE(?, (SELECT coalesce(max(seq), 0) + 1 "
+                                          "FROM audit))", 1),
+}
 
 
-def record(conn: sqlite3.Connection, change: Change) -> bool:
+def record(conn: Connection, change: Change) -> bool:
     """Store ``change`` once; False when it is already recorded."""
-    return conn.execute(INSERT, row(change)).rowcount > 0
+    return conn.execute(_INSERT[dialect(conn)], row(change)).rowcount > 0
 
 
-def record_all(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+def record_all(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Store the :func:`row` of each change once, in order, in one statement."""
-    conn.executemany(INSERT, rows)
+    conn.executemany(_INSERT[dialect(conn)], rows)
 
 
 def row(change: Change, at: str | None = None) -> tuple[Any, ...]:
@@ -81,7 +88,7 @@ def row(change: Change, at: str | None = None) -> tuple[Any, ...]:
             None if change.caused_by is None else dumps(change.caused_by))
 
 
-def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,
+def read_audit(conn: Connection, *, product_id: str | None = None,
                entity_id: str | None = None, actor: str | None = None,
                change_type: str | Sequence[str] | None = None,
                since: datetime | None = None, until: datetime | None = None,
@@ -99,7 +106,7 @@ def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,
     types = (change_type,) if isinstance(change_type, str) else tuple(change_type or ())
     filters = {"product_id = ?": product_id, "entity_id = ?": entity_id, "actor = ?": actor,
                "? IN (decision_id, entity_id)": decision_id,
-               "(json_array_length(evidence) > 0) = ?": evidence,
+               "(evidence <> '[]') = ?": evidence,  # stored compact: none is "[]"
                "correlation_id = ?": correlation,
                "seq > ?": cursor,
                "occurred_at >= ?": instant(since) if since else None,
@@ -114,14 +121,14 @@ def read_audit(conn: sqlite3.Connection, *, product_id: str | None = None,
     return {"items": _items(conn, page), "next_cursor": page[-1]["seq"] if more else None}
 
 
-def read_history(conn: sqlite3.Connection, entity_id: str,
+def read_history(conn: Connection, entity_id: str,
                  as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every change of one entity, oldest first; only those up to ``as_of`` when given."""
     return _items(conn, rows(conn, "entity_id = ?", (entity_id,), order="entity_version",
                              as_of=as_of))
 
 
-def read_product_history(conn: sqlite3.Connection, product_id: str,
+def read_product_history(conn: Connection, product_id: str,
                          as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every change of a product and of its features and releases, in log order."""
     # The entities named are the product's own: reading each one's rows up to as_of once
@@ -130,7 +137,7 @@ def read_product_history(conn: sqlite3.Connection, product_id: str,
     return _items(conn, rows(conn, "product_id = ?", (product_id,), as_of=as_of), names)
 
 
-def read_history_page(conn: sqlite3.Connection, entity_id: str, as_of: datetime | None = None,
+def read_history_page(conn: Connection, entity_id: str, as_of: datetime | None = None,
                       *, limit: int | None = None, cursor: int | None = None,
                       newest_first: bool = False) -> dict[str, Any]:
     """A page of one entity's changes (up to ``as_of`` when given), by entity version, oldest
@@ -152,7 +159,7 @@ def read_history_page(conn: sqlite3.Connection, entity_id: str, as_of: datetime 
             "next_cursor": items[-1]["entity_version"] if more else None}
 
 
-def read_product_history_page(conn: sqlite3.Connection, product_id: str,
+def read_product_history_page(conn: Connection, product_id: str,
                               as_of: datetime | None = None, *, limit: int | None = None,
                               cursor: int | None = None,
                               newest_first: bool = False) -> dict[str, Any]:
@@ -173,7 +180,7 @@ def read_product_history_page(conn: sqlite3.Connection, product_id: str,
             "next_cursor": items[-1]["position"] if more else None}
 
 
-def _paged(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], order: str,
+def _paged(conn: Connection, where: str, params: tuple[Any, ...], order: str,
            as_of: datetime | None, limit: int | None,
            names: Names | None = None) -> tuple[list[dict[str, Any]], bool]:
     """The described rows of one page (all of them without ``limit``), and whether more
@@ -185,19 +192,19 @@ def _paged(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], order:
     return _items(conn, page, names), size is not None and len(found) > size
 
 
-def count(conn: sqlite3.Connection) -> int:
+def count(conn: Connection) -> int:
     """How many changes the audit holds."""
     return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
 
 
-def occurred_at(conn: sqlite3.Connection, seq: int) -> str | None:
+def occurred_at(conn: Connection, seq: int) -> str | None:
     """When the change at log position ``seq`` happened (its ``occurred_at`` text); None
     when no change holds that position."""
     found = conn.execute("SELECT occurred_at FROM audit WHERE seq = ?", (seq,)).fetchone()
     return None if found is None else str(found[0])
 
 
-def rows(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], *,
+def rows(conn: Connection, where: str, params: tuple[Any, ...], *,
          order: str = "seq", as_of: datetime | None = None,
          limit: int | None = None) -> list[dict[str, Any]]:
     """Audit rows matching ``where`` (only those up to ``as_of`` when given), in ``order``,
@@ -214,7 +221,7 @@ def rows(conn: sqlite3.Connection, where: str, params: tuple[Any, ...], *,
             for row in conn.execute(statement, params).fetchall()]
 
 
-def _items(conn: sqlite3.Connection, found: list[dict[str, Any]],
+def _items(conn: Connection, found: list[dict[str, Any]],
            names: Names | None = None) -> list[dict[str, Any]]:
     """``found`` described; names are read at each change's instant, by default one
     indexed lookup each (see ``Names``), so a page costs what its items do."""

@@ -5,15 +5,15 @@ decisions); no table of its own. Like the other readers, it takes a connection t
 views file and ids as text.
 """
 
-import sqlite3
 from datetime import datetime
 from typing import Any
 
+from projections.dialect import Connection
 from projections.intervals import states
 from projections.roadmap import DECISIONS
 
 
-def read_decisions(conn: sqlite3.Connection, product_id: str,
+def read_decisions(conn: Connection, product_id: str,
                    as_of: datetime | None = None) -> list[dict[str, Any]]:
     """The product's decisions as they stood at ``as_of`` (None: now), oldest proposal
     first, each with when it was proposed."""

@@ -22,7 +22,6 @@ changed in the interval (and the releases their features were in), each found by
 indexed lookup at each instant.
 """
 
-import sqlite3
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,6 +30,7 @@ from uuid import UUID
 from domain import clock
 from domain.errors import InvalidCommand
 from projections import audit
+from projections.dialect import Connection
 from projections.intervals import EntityTable, State, instant, states
 from projections.roadmap import CANCELLED, DECISIONS, FEATURES, PRODUCTS, RELEASES, SHIPPED
 from projections.summaries import Names, describe, escape_markdown, requirement_body
@@ -106,7 +106,7 @@ def checked_interval(since: datetime, until: datetime | None) -> tuple[datetime,
     return since, until
 
 
-def diff_between(conn: sqlite3.Connection, product_id: str, since: datetime,
+def diff_between(conn: Connection, product_id: str, since: datetime,
                  until: datetime) -> dict[str, Any] | None:
     """:func:`roadmap_diff` on a connection inside a read transaction."""
     products = states(conn, PRODUCTS, "entity_id = ?", (product_id,), until)
@@ -134,7 +134,7 @@ def diff_between(conn: sqlite3.Connection, product_id: str, since: datetime,
 # The steps: audit rows of the product in (since, until]
 
 
-def _audit_rows(conn: sqlite3.Connection, product_id: str, since: datetime,
+def _audit_rows(conn: Connection, product_id: str, since: datetime,
                 until: datetime) -> list[dict[str, Any]]:
     kinds = ", ".join("?" * len(STEP_KINDS))
     return audit.rows(
@@ -210,7 +210,7 @@ def _release_ref(release_id: str | None, names: Names, at: str) -> Item | None:
 
 
 
-def _name_decisions(conn: sqlite3.Connection, steps: list[Item]) -> None:
+def _name_decisions(conn: Connection, steps: list[Item]) -> None:
     """Give each step the title of the decision that caused it."""
     ids = sorted({s["decision_id"] for s in steps if s["decision_id"]})
     if not ids:
@@ -241,7 +241,7 @@ class _Snapshot:
         return {"id": release_id, "name": row["name"] if row else None}
 
 
-def _snapshots(conn: sqlite3.Connection, product_id: str, since: datetime,
+def _snapshots(conn: Connection, product_id: str, since: datetime,
                until: datetime) -> tuple[_Snapshot, _Snapshot]:
     """The product's features and releases at ``since`` and at ``until`` that the net
     effect needs: those changed in between, and the releases their features were in.
@@ -260,7 +260,7 @@ def _snapshots(conn: sqlite3.Connection, product_id: str, since: datetime,
             _Snapshot(after_features, _states(conn, RELEASES, product_id, releases, until)))
 
 
-def _changed_entities(conn: sqlite3.Connection, product_id: str, since: datetime,
+def _changed_entities(conn: Connection, product_id: str, since: datetime,
                       until: datetime) -> tuple[list[str], list[str]]:
     """The product's features and releases that may differ between ``since`` and ``until``.
 
@@ -280,7 +280,7 @@ def _changed_entities(conn: sqlite3.Connection, product_id: str, since: datetime
             sorted(row[1] for row in rows if row[0] == "release"))
 
 
-def _states(conn: sqlite3.Connection, table: EntityTable, product_id: str,
+def _states(conn: Connection, table: EntityTable, product_id: str,
             entity_ids: list[str], at: datetime) -> list[State]:
     """The rows of ``entity_ids`` of the product valid at ``at``, a few hundred per query."""
     found: list[State] = []

@@ -12,11 +12,11 @@ case-insensitively; then id), a page at a time: ``cursor`` is the ``next_cursor`
 page before (how many features the pages before held).
 """
 
-import sqlite3
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+from projections.dialect import Connection
 from projections.intervals import instant, states
 from projections.roadmap import FEATURE_COLUMNS, FEATURES, PRODUCTS, by_priority, feature_row
 
@@ -24,7 +24,7 @@ from projections.roadmap import FEATURE_COLUMNS, FEATURES, PRODUCTS, by_priority
 BACKLOG = "backlog"
 
 
-def read_features(conn: sqlite3.Connection, product_id: str, as_of: datetime | None = None, *,
+def read_features(conn: Connection, product_id: str, as_of: datetime | None = None, *,
                   statuses: Collection[str] = (), release: str | None = None,
                   q: str | None = None, limit: int = 100,
                   cursor: int = 0) -> dict[str, Any] | None:

@@ -15,7 +15,6 @@ read, not on the length of their history.
 import json
 import logging
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from functools import cached_property
 from typing import Any
 
 from contract.changes import Change
+from projections.dialect import POSTGRES, SQLITE, Connection, dialect
 from projections.jsontext import dumps_sorted, loads
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def instant(value: str | datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def advance(conn: sqlite3.Connection, table: EntityTable, change: Change,
+def advance(conn: Connection, table: EntityTable, change: Change,
             transition: Transition, *, creates: bool) -> bool:
     """Apply ``change`` to its entity in ``table``; False when it was a duplicate or orphan."""
     current = _current_row(conn, table, change.entity_id)
@@ -131,7 +131,7 @@ class Batch:
     inserts (the ``_current`` index allows one open row per entity).
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         #: table name -> entity id -> [version, valid_from, state, pending row or None];
         #: None when the entity has no row.
@@ -249,7 +249,7 @@ class FirstPass(Batch):
     row ids are only ever used to tell rows apart.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         super().__init__(conn)
         #: JSON text -> its value, for :meth:`_previous`.
         self._decoded: dict[str, Any] = {}
@@ -341,7 +341,7 @@ def _insert_sql(table: EntityTable, *, with_rowid: bool = False) -> str:
             f"VALUES ({', '.join('?' * len(names))})")
 
 
-def states(conn: sqlite3.Connection, table: EntityTable, where: str, params: tuple[Any, ...],
+def states(conn: Connection, table: EntityTable, where: str, params: tuple[Any, ...],
            as_of: datetime | None, columns: Sequence[str] = ()) -> list[State]:
     """Rows of ``table`` as they were at ``as_of`` (None: now) that match ``where``, JSON
     decoded; only ``columns`` when given.
@@ -357,8 +357,8 @@ def states(conn: sqlite3.Connection, table: EntityTable, where: str, params: tup
     else:
         at = instant(as_of)
         rows = conn.execute(
-            f"SELECT {selected} FROM ({_AS_OF.format(t=table.name)}) WHERE ({where})",
-            (at, *params))
+            f"SELECT {selected} FROM ({_AS_OF[dialect(conn)].format(t=table.name)}) AS a "
+            f"WHERE ({where})", (at, *params))
     return [_decoded(table, dict(row)) for row in rows.fetchall()]
 
 
@@ -369,17 +369,30 @@ def states(conn: sqlite3.Connection, table: EntityTable, where: str, params: tup
 #: rows starting at the same instant): one probe of ``_history``, which holds the rowid.
 #: Intervals never run backwards (see :func:`advance`), so that row is the one valid then.
 #: CROSS JOIN keeps the current rows outside, so the lookups are per entity.
-_AS_OF = """
+#: PostgreSQL has no rowid: each entity's row is read by a LATERAL probe of ``_history``
+#: (the same index range, read backwards, one row); the join's equalities carry a
+#: condition on ``entity_id`` or ``product_id`` to the current rows.
+_AS_OF = {
+    SQLITE: """
 SELECT s.* FROM {t} AS c CROSS JOIN {t} AS s
 WHERE c.valid_to IS NULL
   AND s.entity_id = c.entity_id AND s.product_id = c.product_id
   AND s.rowid = (SELECT h.rowid FROM {t} AS h
                  WHERE h.entity_id = c.entity_id AND h.valid_from <= ?
                  ORDER BY h.valid_from DESC, h.entity_version DESC LIMIT 1)
-"""
+""",
+    POSTGRES: """
+SELECT s.* FROM {t} AS c CROSS JOIN LATERAL (
+    SELECT h.* FROM {t} AS h
+    WHERE h.entity_id = c.entity_id AND h.valid_from <= ?
+    ORDER BY h.valid_from DESC, h.entity_version DESC LIMIT 1) AS s
+WHERE c.valid_to IS NULL
+  AND s.entity_id = c.entity_id AND s.product_id = c.product_id
+""",
+}
 
 
-def _current_row(conn: sqlite3.Connection, table: EntityTable, entity_id: str) -> State | None:
+def _current_row(conn: Connection, table: EntityTable, entity_id: str) -> State | None:
     row = conn.execute(
         f"SELECT * FROM {table.name} WHERE entity_id = ? AND valid_to IS NULL", (entity_id,)
     ).fetchone()
@@ -396,7 +409,7 @@ def _decoded(table: EntityTable, row: State) -> State:
     return {c: json.loads(v) if c in table.json_columns else v for c, v in row.items()}
 
 
-def _insert(conn: sqlite3.Connection, table: EntityTable, change: Change, at: str,
+def _insert(conn: Connection, table: EntityTable, change: Change, at: str,
             state: State) -> None:
     values = [dumps_sorted(state.get(c)) if c in table.json_columns
               else state.get(c) for c in table.columns]

@@ -5,9 +5,8 @@ of the features that shipped in the release. No table of its own, so nothing to 
 like :mod:`projections.slips`, it takes a connection to the views file and ids as text.
 """
 
-import sqlite3
-
 from domain.errors import RuleViolation
+from projections.dialect import Connection
 from projections.intervals import states
 from projections.roadmap import FEATURES, PRODUCTS, RELEASES, SHIPPED
 from projections.summaries import escape_markdown
@@ -17,7 +16,7 @@ class ReleaseNotShipped(RuleViolation):
     """Release notes were asked for a release that has not shipped (yet)."""
 
 
-def release_notes(conn: sqlite3.Connection, release_id: str) -> str | None:
+def release_notes(conn: Connection, release_id: str) -> str | None:
     """Customer-facing Markdown notes of a shipped release, from the benefit statements of
     the features that shipped in it; None when the release is unknown."""
     releases = states(conn, RELEASES, "entity_id = ?", (release_id,), None)

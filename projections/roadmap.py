@@ -21,12 +21,12 @@ Reading rules:
 - ``shipped``: shipped releases by ship date; ``cancelled``: cancelled releases.
 """
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from contract.changes import Change
+from projections.dialect import Connection
 from projections.intervals import (
     Batch,
     EntityTable,
@@ -164,7 +164,7 @@ CREATIONS = frozenset({"product.created", "release.planned", "feature.proposed",
                        "decision.proposed"})
 
 
-def apply(conn: sqlite3.Connection, change: Change) -> bool:
+def apply(conn: Connection, change: Change) -> bool:
     """Apply one change to the roadmap rows; False when ignored (duplicate or not relevant)."""
     handler = TRANSITIONS.get(change.type)
     if handler is None:
@@ -197,13 +197,13 @@ def apply_in(batch: Batch, change: Change, at: str | None = None) -> bool:
 
 # Reading: join the per-entity rows valid at the instant asked about.
 
-def read_products(conn: sqlite3.Connection, as_of: datetime | None = None) -> list[dict[str, Any]]:
+def read_products(conn: Connection, as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every product (retired ones included, flagged) as of ``as_of``, by name."""
     rows = states(conn, PRODUCTS, "1 = 1", (), as_of, PRODUCT_COLUMNS)
     return sorted((_product(row) for row in rows), key=lambda p: (p["name"], p["id"]))
 
 
-def read_roadmap(conn: sqlite3.Connection, product_id: str,
+def read_roadmap(conn: Connection, product_id: str,
                  as_of: datetime | None = None) -> dict[str, Any] | None:
     """The roadmap of ``product_id`` as of ``as_of`` (None: now); None if it did not exist."""
     products = states(conn, PRODUCTS, "entity_id = ?", (product_id,), as_of, PRODUCT_COLUMNS)

@@ -25,12 +25,12 @@ copy of the text (``content=search_documents``): it is kept in step by hand, her
 """
 
 import re
-import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from contract.changes import Change
-from projections import audit
+from projections import audit, pg_search
+from projections.dialect import POSTGRES, Connection, dialect
 from projections.intervals import EntityTable, State, states
 from projections.roadmap import CREATIONS, DECISIONS, FEATURES, PRODUCTS, RELEASES
 
@@ -105,7 +105,7 @@ class InvalidQuery(ValueError):
 
 # Writing
 
-def index(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
+def index(conn: Connection, changes: Sequence[Change]) -> None:
     """Index ``changes`` inside the caller's transaction, once the roadmap rows and the
     audit rows of the same changes are written: the reason of each change (once, however
     often it is applied), and the current text of each entity whose text they altered."""
@@ -127,9 +127,11 @@ def index(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
             conn.execute(_INSERT, reason)
     for document in texts.values():  # only if an entity's creation went missing
         _rewrite(conn, document, creates=True)
-    # Rows added (new entities' texts, reasons) have ids past the last one: index them.
-    conn.execute("INSERT INTO search_index (rowid, title, body, reason) "
-                 "SELECT id, title, body, reason FROM search_documents WHERE id > ?", (last,))
+    # Rows added (new entities' texts, reasons) have ids past the last one: index them
+    # (PostgreSQL's index is of a column made from the row: nothing to do).
+    if dialect(conn) != POSTGRES:
+        conn.execute("INSERT INTO search_index (rowid, title, body, reason) "
+                     "SELECT id, title, body, reason FROM search_documents WHERE id > ?", (last,))
 
 
 def reasons(changes: Iterable[Change]) -> list[Document]:
@@ -139,7 +141,7 @@ def reasons(changes: Iterable[Change]) -> list[Document]:
             for change in changes if (text := _joined([change.rationale, *change.evidence]))]
 
 
-def _rewrite(conn: sqlite3.Connection, document: Document, creates: bool) -> bool:
+def _rewrite(conn: Connection, document: Document, creates: bool) -> bool:
     """Store an entity's current text, replacing its index entry, if any (rows added are
     indexed by :func:`index`); a text not stored yet only by the change that ``creates``
     the entity. False when it is not stored yet, nor now."""
@@ -152,16 +154,19 @@ def _rewrite(conn: sqlite3.Connection, document: Document, creates: bool) -> boo
     title, body = document[4], document[5]
     if (old[1], old[2]) == (title, body):
         return True
-    conn.execute("INSERT INTO search_index (search_index, rowid, title, body, reason) "
-                 "VALUES ('delete', ?, ?, ?, ?)", tuple(old))
+    by_hand = dialect(conn) != POSTGRES  # PostgreSQL's index follows the row by itself
+    if by_hand:
+        conn.execute("INSERT INTO search_index (search_index, rowid, title, body, reason) "
+                     "VALUES ('delete', ?, ?, ?, ?)", tuple(old))
     conn.execute("UPDATE search_documents SET title = ?, body = ? WHERE id = ?",
                  (title, body, old[0]))
-    conn.execute("INSERT INTO search_index (rowid, title, body, reason) VALUES (?, ?, ?, '')",
-                 (old[0], title, body))
+    if by_hand:
+        conn.execute("INSERT INTO search_index (rowid, title, body, reason) "
+                     "VALUES (?, ?, ?, '')", (old[0], title, body))
     return True
 
 
-def finish_first_pass(conn: sqlite3.Connection) -> None:
+def finish_first_pass(conn: Connection) -> None:
     """End a rebuild's first pass (its reasons were appended with the other rows, see
     :data:`APPEND`): write every entity's current text, then build the index in one pass.
     Run once the pass's other rows and indexes are made."""
@@ -170,7 +175,7 @@ def finish_first_pass(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO search_index (search_index) VALUES ('rebuild')")
 
 
-def current_texts(conn: sqlite3.Connection, kind: str,
+def current_texts(conn: Connection, kind: str,
                   entity_ids: Collection[str] | None) -> Iterator[Document]:
     """The current-text documents of the ``kind`` entities ``entity_ids`` (None: all)."""
     for where, params in _chunks(entity_ids):
@@ -193,7 +198,7 @@ def _chunks(entity_ids: Collection[str] | None) -> Iterator[tuple[str, tuple[str
         yield f"entity_id IN ({', '.join('?' * len(chunk))})", chunk
 
 
-def _proposals(conn: sqlite3.Connection, where: str,
+def _proposals(conn: Connection, where: str,
                params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """The data of the proposals of the decisions ``where`` selects (their context and
     options are in no roadmap table)."""
@@ -236,7 +241,7 @@ def _joined(lines: Iterable[str | None]) -> str:
 
 # Reading
 
-def find(conn: sqlite3.Connection, text: str, *, product_id: str | None = None,
+def find(conn: Connection, text: str, *, product_id: str | None = None,
          kind: str | None = None, limit: int = 20, offset: int = 0) -> dict[str, Any]:
     """A page of the entities matching every word of ``text``, best first:
     ``{"items": [{kind, id, product_id, title, snippet, path, rank}], "next_offset"}``.
@@ -247,16 +252,27 @@ def find(conn: sqlite3.Connection, text: str, *, product_id: str | None = None,
     ``next_offset`` is the ``offset`` of the next page, None on the last.
     Raises :class:`InvalidQuery` for a text without words, too long, or an unknown ``kind``.
     """
-    match = match_expression(text)
+    parts = query_parts(text)
     if kind is not None and kind not in KINDS:
         raise InvalidQuery(f"Unknown kind {kind!r}; kinds: {', '.join(KINDS)}.")
     size = max(1, min(limit, MAX_LIMIT))
     filters = {"d.product_id = ?": product_id, "d.kind = ?": kind}
     given = {condition: value for condition, value in filters.items() if value is not None}
-    found = conn.execute(_RANKED.format(where=" AND ".join(given) or "1 = 1"),
-                         (match, *given.values(), size + 1, max(0, offset))).fetchall()
+    where = " AND ".join(given) or "1 = 1"
+    ids: list[int]
+    if dialect(conn) == POSTGRES:
+        found = pg_search.ranked(conn, parts, where, tuple(given.values()), size + 1,
+                                 max(0, offset))
+        ids = [row[4] for row in found[:size]]
+        snippets = {i: marked(s) for i, s in
+                    pg_search.snippets(conn, parts, ids, SNIPPET_WORDS).items()}
+    else:
+        match = _quoted(parts)
+        found = conn.execute(_RANKED.format(where=where),
+                             (match, *given.values(), size + 1, max(0, offset))).fetchall()
+        ids = [row[4] for row in found[:size]]
+        snippets = _snippets(conn, match, ids)
     page = found[:size]
-    snippets = _snippets(conn, match, [row[4] for row in page])
     titles = _titles(conn, [row[1] for row in page])
     items = [{"kind": of_kind, "id": entity_id, "product_id": product,
               "title": titles.get(entity_id, f"{of_kind} {entity_id}"),  # unknown: its id
@@ -287,7 +303,7 @@ LIMIT ? OFFSET ?
 _START, _END = "\x02", "\x03"
 
 
-def _snippets(conn: sqlite3.Connection, match: str, ids: list[int]) -> dict[int, str]:
+def _snippets(conn: Connection, match: str, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = conn.execute(
@@ -297,7 +313,7 @@ def _snippets(conn: sqlite3.Connection, match: str, ids: list[int]) -> dict[int,
     return {row[0]: marked(row[1]) for row in rows}
 
 
-def _titles(conn: sqlite3.Connection, entity_ids: list[str]) -> dict[str, str]:
+def _titles(conn: Connection, entity_ids: list[str]) -> dict[str, str]:
     if not entity_ids:
         return {}
     rows = conn.execute(
@@ -349,10 +365,21 @@ def match_expression(text: str) -> str:
     """An FTS5 query matching every word (or quoted phrase) of ``text``, whatever it holds:
     each part is quoted, so operators (``AND``, ``NEAR``, ``*``, ``:``, ``^``) and stray
     quotes are plain words or nothing. Raises :class:`InvalidQuery` when nothing is left."""
+    return _quoted(query_parts(text))
+
+
+def query_parts(text: str) -> list[str]:
+    """The words and quoted phrases of ``text`` that hold a letter or digit, each to match
+    as a phrase (whatever else they hold is no query syntax). Raises :class:`InvalidQuery`
+    when none is left, or ``text`` is too long."""
     if len(text) > MAX_QUERY:
         raise InvalidQuery(f"A search is at most {MAX_QUERY} characters long.")
     parts = [phrase or word for phrase, word in _PARTS.findall(_CONTROL.sub(" ", text))]
-    quoted = [f'"{part}"' for part in parts if _WORD.search(part)]
-    if not quoted:
+    kept = [part for part in parts if _WORD.search(part)]
+    if not kept:
         raise InvalidQuery("Nothing to search for: give at least one word (letters or digits).")
-    return " ".join(quoted)
+    return kept
+
+
+def _quoted(parts: list[str]) -> str:
+    return " ".join(f'"{part}"' for part in parts)

@@ -7,12 +7,12 @@ and ids as text, like the readers in :mod:`projections.audit`. What shipped is i
 :mod:`projections.release_notes`.
 """
 
-import sqlite3
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from projections import audit
+from projections.dialect import Connection
 from projections.intervals import instant, states
 from projections.roadmap import FEATURES, RELEASES
 from projections.summaries import EVER, Names
@@ -24,7 +24,7 @@ SCHEDULING = ("feature.scheduled", "feature.unscheduled")
 # The slip ledger
 
 
-def slip_ledger(conn: sqlite3.Connection, release_id: str,
+def slip_ledger(conn: Connection, release_id: str,
                 as_of: datetime | None = None) -> dict[str, Any] | None:
     """Every target-date change of a release (old → new, days, who, why) and the totals;
     once shipped, the ship date and ``slip_to_ship_days``, from the first planned target
@@ -60,7 +60,7 @@ def _days_between(first_target: str | None, shipped_on: str | None) -> int | Non
     return (date.fromisoformat(shipped_on) - date.fromisoformat(first_target)).days
 
 
-def slipped_most(conn: sqlite3.Connection, product_id: str, as_of: datetime | None = None,
+def slipped_most(conn: Connection, product_id: str, as_of: datetime | None = None,
                  limit: int = 10) -> list[dict[str, Any]]:
     """The product's releases that slipped most (days slipped, then number of slips)."""
     rows = audit.rows(conn, "product_id = ? AND type = ?", (product_id, TARGET_DATE_CHANGED),
@@ -105,7 +105,7 @@ def _totals(deltas: Iterable[int]) -> dict[str, int]:
 # Reschedules
 
 
-def reschedules(conn: sqlite3.Connection, product_id: str,
+def reschedules(conn: Connection, product_id: str,
                 as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Every feature of the product ever scheduled, most rescheduled first, with its moves."""
     rows = audit.rows(conn, f"product_id = ? AND type IN {SCHEDULING}", (product_id,),
@@ -114,7 +114,7 @@ def reschedules(conn: sqlite3.Connection, product_id: str,
 
 
 
-def _by_feature(conn: sqlite3.Connection, rows: list[dict[str, Any]],
+def _by_feature(conn: Connection, rows: list[dict[str, Any]],
                 as_of: datetime | None) -> list[dict[str, Any]]:
     """Group scheduling changes per feature. A reschedule is leaving a release the feature
     was in: moved to another release or sent back to the backlog."""

@@ -6,10 +6,10 @@ on the order in which changes of different entities arrived.
 """
 
 import bisect
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from projections.dialect import Connection
 from projections.intervals import EntityTable
 from projections.roadmap import DECISIONS, FEATURES, PRODUCTS, RELEASES
 
@@ -33,7 +33,7 @@ class Names:
     change, and it reads no more rows than there are changes in the window.
     """
 
-    def __init__(self, conn: sqlite3.Connection,
+    def __init__(self, conn: Connection,
                  window: tuple[str, str | None] | None = None) -> None:
         self._conn = conn
         self._window = window

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from contract.changes import Change
 from projections import audit, decisions, features, release_notes, roadmap, search, slips
+from projections.dialect import Connection
 from projections.feeding import tracking
 from projections.intervals import Batch, EntityTable, FirstPass, instant, states
 
@@ -53,7 +54,7 @@ FIRST_PASS_PAGE_BYTES = 16384
 #: the map (2 GiB in common builds); pages beyond it are read as usual.
 READ_MMAP_BYTES = 2**31
 
-def apply_changes(conn: sqlite3.Connection, changes: Iterable[Change]) -> None:
+def apply_changes(conn: Connection, changes: Iterable[Change]) -> None:
     """Apply ``changes`` to every projection inside the caller's transaction.
 
     Idempotent per entity version: changes already applied change nothing. Tracking is
@@ -108,8 +109,12 @@ class Views:
         self._readers: list[sqlite3.Connection] = []
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._start_at(tracking.tracked(self._writer))
+
+    def _start_at(self, position: int) -> None:
+        """Start with the views at ``position``, no one waiting."""
         self._advanced = threading.Condition()
-        self._position = tracking.tracked(self._writer)
+        self._position = position
         #: Calls due when a position is reached: (position, order of arrival, callback).
         self._arrivals: list[tuple[int, int, Callable[[], None]]] = []
         self._arrival_order = itertools.count()
@@ -172,7 +177,7 @@ class Views:
     # Writing
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """One write transaction; waiters are woken after it commits."""
         with self._write_lock, _transaction(self._writer):
             yield self._writer
@@ -332,7 +337,7 @@ class Views:
             return release_notes.release_notes(conn, str(release_id))
 
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[Connection]:
         """A pooled connection inside one read transaction: a consistent snapshot, for
         answers assembled from several reads (e.g. :func:`projections.diff.roadmap_diff`)."""
         conn = self._reader()
@@ -486,7 +491,7 @@ ENTITY_TABLES: dict[str, EntityTable] = {
 }
 
 
-def _exists(conn: sqlite3.Connection, table: EntityTable, entity_id: UUID,
+def _exists(conn: Connection, table: EntityTable, entity_id: UUID,
             as_of: datetime | None) -> bool:
     return bool(states(conn, table, "entity_id = ?", (str(entity_id),), as_of))
 

@@ -1,5 +1,7 @@
 """Rebuild the views from the whole event log, never leaving a half-built file behind.
 
+(Views in PostgreSQL are rebuilt in place, in one transaction: :func:`rebuild_in_place`.)
+
 The new views are built into a temporary file next to ``path`` and then moved over it
 in one atomic rename: readers see either the old views or the complete new ones.
 Run it while nothing has the views open (stop the service, or close its ``Views`` and
@@ -14,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -24,6 +26,9 @@ from contract.changes import Change
 from projections.feeding.decode import ChangeDecoder
 from projections.feeding.event_log import EventLog
 from projections.views import finish_first_pass, load_first_pass, prepare_first_pass
+
+if TYPE_CHECKING:
+    from projections.pg_views import PgViews
 
 
 class ViewsInUse(RuntimeError):
@@ -271,3 +276,11 @@ def _fsync(path: Path) -> None:
 def _remove(path: Path) -> None:
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.lock")):
         leftover.unlink(missing_ok=True)
+
+
+def rebuild_in_place(app: EventLog, views: "PgViews") -> None:
+    """Rebuild views in PostgreSQL from position zero of ``app``'s log, in one transaction
+    (see :meth:`projections.pg_views.PgViews.rebuild`): the service may keep running."""
+    end = app.recorder.max_notification_id() or 0
+    with _without_cycle_collection():
+        views.rebuild(_pages(app, _stored_rows(app.recorder, end)), end)

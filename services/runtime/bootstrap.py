@@ -33,8 +33,10 @@ from services.store.command_batches import CommandBatches
 from services.store.command_cache import CommandCache
 from services.store.command_path import CommandPath, FastPath, PlainPath
 from services.store.group_commit import GroupCommitRecorder
+from services.store.leadership import FileLease
 from services.store.pg_group_commit import PgGroupCommitRecorder
 from services.store.snapshots import Snapshots
+from services.streaming.leases import FileRelayLease, PgRelayLease, RelayLease
 from services.streaming.pg_positions import PgRelayPositions
 from services.streaming.relay import Relay, RelayOptions, RelayPositions
 
@@ -137,16 +139,31 @@ def build_application(settings: Settings) -> DecisionLog:
     return DecisionLog(env=application_env(settings), path=command_path(settings))
 
 
-def positions_for(settings: Settings) -> RelayPositions | PgRelayPositions:
+def positions_for(settings: Settings,
+                  pool: ConnectionPool | None = None) -> RelayPositions | PgRelayPositions:
     """The relay's position table: in the store's SQLite file or PostgreSQL database (in
     memory for a memory store)."""
     if settings.store.kind == "sqlite":
         return RelayPositions(settings.events_path)
     if settings.postgres:
-        pool = service_pool(settings, "pdl-relay", size=2)
+        pool = pool or service_pool(settings, "pdl-relay", size=2)
         postgres.migrate_pool(pool, PgRelayPositions.COMPONENT, PgRelayPositions.MIGRATIONS)
         return PgRelayPositions(pool)
     return RelayPositions(":memory:")
+
+
+def relay_lease(settings: Settings, name: str,
+                pool: ConnectionPool | None = None) -> RelayLease | None:
+    """The lease a relay must hold to publish: one relay per store (none for a memory
+    store, which no other process can see)."""
+    if settings.postgres:
+        assert pool is not None
+        postgres.migrate_pool(pool, PgRelayLease.COMPONENT, PgRelayLease.MIGRATIONS)
+        return PgRelayLease(pool, f"{settings.kafka.topic_prefix}.{name}",
+                            ttl_s=settings.kafka.relay_lease_s)
+    if settings.store.kind == "sqlite":
+        return FileRelayLease(FileLease(settings.data_dir / "relay.lock"))
+    return None
 
 
 def build_relay(app: DecisionLog, settings: Settings,
@@ -154,7 +171,11 @@ def build_relay(app: DecisionLog, settings: Settings,
     """The relay for ``app``, or ``None`` when Kafka is not configured."""
     if not settings.kafka.enabled:
         return None
-    return Relay(app, settings.kafka, positions_for(settings), options)
+    options = options or RelayOptions()
+    pool = service_pool(settings, "pdl-relay", size=2) if settings.postgres else None
+    return Relay(app, settings.kafka, positions_for(settings, pool), options,
+                 lease=relay_lease(settings, options.name, pool),
+                 close_with=pool.close if pool is not None else None)
 
 
 def build_checkpointer(settings: Settings, *paths: Path) -> Checkpointer:

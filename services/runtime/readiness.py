@@ -143,9 +143,13 @@ class Readiness:
         if runtime.relay is not None and positions.relay is not None:
             relay = max(positions.relay, runtime.relay.position)
             relay_lag = max(0, positions.log - relay)
-            state = ("run by another process" if not runtime.leading
+            leading = runtime.leading and runtime.relay.leading
+            state = ("run by another process" if not leading
                      else "kafka unreachable" if runtime.relay.failing else "publishing")
-            figures["relay"] = {"state": state, "position": relay, "lag": relay_lag}
+            held = runtime.relay.leadership()
+            figures["relay"] = {"state": state, "position": relay, "lag": relay_lag,
+                                "leading": leading, "leader": held.holder,
+                                "since": held.since.isoformat() if held.since else None}
             relay_limit = self.settings.ready_max_relay_lag
             if relay_limit is not None and relay_lag > relay_limit:
                 reasons.append(f"the Kafka relay is {relay_lag} events behind the log "

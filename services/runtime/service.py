@@ -23,10 +23,10 @@ from services.runtime.bootstrap import (
     open_identity,
     written_files,
 )
-from services.runtime.leadership import FileLease
 from services.runtime.notifications import Listener
 from services.runtime.settings import Settings
 from services.store.checkpoints import Checkpointer
+from services.store.leadership import FileLease
 from services.streaming.relay import Relay
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def build_runtime(settings: Settings, *, shared: bool = False) -> Runtime:
         idempotency=identity.idempotency,
         identity=identity,
         listener=build_listener(app, settings, catchup.notify),
-        relay=build_relay(app, settings),
+        relay=build_relay(app, settings) if settings.kafka.relay else None,
         checkpointer=build_checkpointer(settings, *written_files(settings)),
         lease=FileLease(settings.data_dir / "leader.lock") if shared else None,
     )

@@ -102,6 +102,13 @@ class KafkaSettings(BaseModel):
     #: ``<prefix>.<entity>.state.v1`` topics (contract/states.py). Switched off and on again,
     #: the relay first publishes the states it skipped.
     state_topics: bool = True
+    #: ``pdl serve`` runs a relay candidate (false: never publishes; run ``pdl relay`` or
+    #: another replica for that). Whatever the number of candidates, exactly one publishes:
+    #: the holder of the store's relay lease (services/streaming/leases.py).
+    relay: bool = True
+    #: A relay leader that has not renewed its lease for this long is replaced; a candidate
+    #: takes over within this plus one second of the leader's death.
+    relay_lease_s: float = Field(default=6.0, ge=1, le=300)
 
     @property
     def enabled(self) -> bool:

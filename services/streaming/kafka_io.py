@@ -16,12 +16,18 @@ sequence, and re-publishing from the last recorded position keeps each key in or
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import (
+    InvalidProducerEpochError,
+    KafkaError,
+    KafkaTimeoutError,
+    ProducerFencedError,
+    TopicAlreadyExistsError,
+)
 
 from contract.cloudevents import KafkaMessage
 from contract.topics import entity_topics, is_state_topic
@@ -76,12 +82,20 @@ def _client_config(kafka: KafkaSettings, options: ProducerOptions) -> dict[str, 
     }
 
 
-class InFlight:
-    """A batch handed to the producer; :meth:`wait` returns once all of it is acknowledged."""
+class Fenced(KafkaUnavailable):
+    """Another relay's producer took over the transactional id: this one may never publish
+    again (it lost the relay lease; see :mod:`services.streaming.leases`)."""
 
-    def __init__(self, futures: list[Any], timeout_s: float) -> None:
+
+class InFlight:
+    """A batch handed to the producer; :meth:`wait` returns once all of it is acknowledged
+    (and, for a transactional producer, its transaction committed)."""
+
+    def __init__(self, futures: list[Any], timeout_s: float,
+                 commit: Callable[[float], None] | None = None) -> None:
         self._futures = futures
         self._timeout_s = timeout_s
+        self._commit = commit
 
     def wait(self) -> None:
         """Block until the broker has stored every message; KafkaUnavailable if it did not."""
@@ -93,19 +107,33 @@ class InFlight:
             raise KafkaUnavailable(
                 f"{len(self._futures)} messages not acknowledged within {self._timeout_s:g}s"
             ) from error
+        except (ProducerFencedError, InvalidProducerEpochError) as error:
+            raise Fenced(describe(error)) from error
         except (KafkaError, OSError) as error:
             raise KafkaUnavailable(describe(error)) from error
+        if self._commit is not None:
+            self._commit(max(0.0, deadline - time.monotonic()))
 
 
 class Publisher:
-    """An idempotent, ``acks=all`` producer that publishes batches and waits for them."""
+    """An idempotent, ``acks=all`` producer that publishes batches and waits for them.
 
-    def __init__(self, kafka: KafkaSettings, options: ProducerOptions | None = None) -> None:
+    With a ``transactional_id`` each batch is one Kafka transaction, committed by
+    :meth:`InFlight.wait`; creating the publisher fences every older producer with the same
+    id (their open transaction is aborted, their next send or commit fails with
+    :class:`Fenced`). Consumers that read with ``isolation.level=read_committed`` never see
+    an aborted batch; others may see it once more, with the same ``ce_id``s.
+    """
+
+    def __init__(self, kafka: KafkaSettings, options: ProducerOptions | None = None, *,
+                 transactional_id: str | None = None) -> None:
         self._options = options or ProducerOptions()
+        self.transactional = transactional_id is not None
         opts = self._options
         try:
             self._producer = KafkaProducer(
                 **_client_config(kafka, opts),
+                transactional_id=transactional_id,
                 acks="all",
                 enable_idempotence=True,
                 max_in_flight_requests_per_connection=opts.max_in_flight,
@@ -116,6 +144,8 @@ class Publisher:
                 delivery_timeout_ms=opts.delivery_timeout_ms,
                 max_block_ms=opts.request_timeout_ms,
             )
+            if transactional_id is not None:
+                self._producer.init_transactions()  # fences the older producers
         except KafkaError as error:
             raise KafkaUnavailable(describe(error)) from error
 
@@ -126,11 +156,31 @@ class Publisher:
         """
         send = self._producer.send
         try:
+            if self.transactional:
+                self._producer.begin_transaction()
             futures = [send(m.topic, key=m.key, value=m.value, headers=m.headers)
                        for m in messages]
+        except (ProducerFencedError, InvalidProducerEpochError) as error:
+            raise Fenced(describe(error)) from error
         except (KafkaError, OSError) as error:
             raise KafkaUnavailable(describe(error)) from error
-        return InFlight(futures, self._options.ack_timeout_s)
+        return InFlight(futures, self._options.ack_timeout_s,
+                        self._commit if self.transactional else None)
+
+    def _commit(self, timeout_s: float) -> None:
+        """Commit the open transaction, waiting at most ``timeout_s`` (kafka-python's own
+        ``commit_transaction`` would wait forever for a broker that went away)."""
+        producer = self._producer
+        try:
+            result = producer._transaction_manager.begin_commit()
+            producer._sender.wakeup()
+            if not result.wait(timeout_ms=timeout_s * 1000):
+                raise KafkaUnavailable(f"the transaction was not committed within "
+                                       f"{timeout_s:.0f}s")
+        except (ProducerFencedError, InvalidProducerEpochError) as error:
+            raise Fenced(describe(error)) from error
+        except (KafkaError, OSError) as error:
+            raise KafkaUnavailable(describe(error)) from error
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the producer; every batch still unacknowledged after ``timeout`` is aborted."""

@@ -24,8 +24,11 @@ it backs off exponentially (bounded by ``backoff_max_s``), says so in the log, a
 it returns.
 """
 
+import dataclasses
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,6 +42,7 @@ from projections.feeding.decode import ChangeDecoder
 from projections.feeding.event_log import EventLog
 from services.runtime.settings import KafkaSettings
 from services.streaming.kafka_io import (
+    Fenced,
     InFlight,
     KafkaUnavailable,
     ProducerOptions,
@@ -46,6 +50,7 @@ from services.streaming.kafka_io import (
     describe_cluster,
     ensure_topics,
 )
+from services.streaming.leases import Leadership, RelayLease
 from services.streaming.pg_positions import PgRelayPositions
 from services.streaming.positions import RelayPositions, Target
 from services.streaming.states import AggregateSource, CurrentStates
@@ -58,6 +63,13 @@ FAILURES = Counter("pdl_relay_failures", "Relay rounds that failed (the broker u
                    "or another error); each is retried after a backoff.")
 
 DEFAULT_NAME = "kafka"
+#: How often a candidate tries to take the relay lease.
+CANDIDATE_RETRY_S = 1.0
+
+
+def lease_term(lease: RelayLease) -> float:
+    """How long a holding of ``lease`` lasts without renewal (a file lease: until released)."""
+    return float(getattr(lease, "ttl_s", 3.0))
 
 
 class RelayedLog(EventLog, AggregateSource, Protocol):
@@ -96,8 +108,20 @@ class Relay:
 
     def __init__(self, app: RelayedLog, kafka: KafkaSettings,
                  positions: RelayPositions | PgRelayPositions,
-                 options: RelayOptions | None = None) -> None:
+                 options: RelayOptions | None = None, *,
+                 lease: RelayLease | None = None,
+                 close_with: Callable[[], None] | None = None) -> None:
+        """``lease``: publish only while holding it (one relay per store, whatever the
+        number of candidates); then every batch is a Kafka transaction of one
+        ``transactional.id`` per target, so that a deposed leader is fenced at the broker.
+        Without a lease (tests, tools), publish at once, without transactions."""
         self._app = app
+        self._lease = lease
+        self._close_with = close_with
+        #: Whether this relay holds the lease and publishes (always, without a lease).
+        self.leading = lease is None
+        self._renewed_at = 0.0
+        self._leadership = Leadership("this process" if lease is None else None)
         # Straight from stored JSON to the public Change (the same decoder as the views).
         self._decode = ChangeDecoder(app.mapper)
         self._states = CurrentStates(app) if kafka.state_topics else None
@@ -140,6 +164,18 @@ class Relay:
         """The cluster and prefix published to (None until the relay has reached Kafka)."""
         return self._target
 
+    def leadership(self) -> Leadership:
+        """Who publishes, as last seen by this relay's loop (no round trip): this relay, or
+        the candidate holding the lease."""
+        return self._leadership
+
+    @property
+    def transactional_id(self) -> str | None:
+        """The Kafka transactional id every candidate of this store and prefix shares."""
+        if self._lease is None:
+            return None
+        return f"{self._kafka.client_id}.{self._kafka.topic_prefix}.relay.{self.options.name}"
+
     def recorded_position(self) -> int:
         """The position recorded in the store (by this relay, or another process's)."""
         return self._positions.get(self.options.name, self._target)
@@ -163,7 +199,10 @@ class Relay:
         """
         try:
             sent = self._send_next()
-            if self._in_flight is not None:
+            if self.transactional_id is not None and sent is not None:
+                self._complete(sent)  # one transaction at a time: committed before the next
+                sent = dataclasses.replace(sent, in_flight=None)
+            elif self._in_flight is not None:
                 self._complete(self._in_flight)
         except BaseException:
             self._in_flight, self._sent_position = None, self._recorded()  # resend from there
@@ -267,7 +306,8 @@ class Relay:
             self._reach_target()
             ensure_topics(self._kafka, all_topics(self._kafka.topic_prefix),
                           self.options.producer)
-            self._publisher = Publisher(self._kafka, self.options.producer)
+            self._publisher = Publisher(self._kafka, self.options.producer,
+                                        transactional_id=self.transactional_id)
         return self._publisher
 
     def _reach_target(self) -> None:
@@ -306,8 +346,14 @@ class Relay:
         log.info("relay %r starting: Kafka at %s", self.options.name,
                  self._kafka.bootstrap_servers)
         while not self._stopping.is_set():
+            if not self._lead():
+                self._stopping.wait(CANDIDATE_RETRY_S)
+                continue
             try:
                 published = self._step()
+            except Fenced as error:
+                self._deposed(f"fenced by a newer leader at the broker ({error})")
+                continue
             except KafkaUnavailable as error:
                 FAILURES.inc()
                 self._disconnect()
@@ -328,15 +374,61 @@ class Relay:
                     self._wake.clear()
                 continue
             self.failing = True
-            self._stopping.wait(backoff)
+            self._backing_off(backoff)
             backoff = min(backoff * 2, self.options.backoff_max_s)
-        try:
-            self._drain()  # record the batch in flight rather than re-publish it next time
-        except Exception as error:
-            log.warning("the last batch was not acknowledged (%s); it will be re-published",
-                        error)
+        if self.leading:
+            try:
+                self._drain()  # record the batch in flight rather than re-publish it next time
+            except Exception as error:
+                log.warning("the last batch was not acknowledged (%s); it will be re-published",
+                            error)
         self._disconnect(timeout=5.0)
+        if self._lease is not None and self.leading:
+            self._lease.release()  # a candidate takes over at once, not after the lease
+        self.leading = self._lease is None
         log.info("relay %r stopped at position %d", self.options.name, self._position)
+
+    # Leadership
+
+    def _lead(self) -> bool:
+        """Whether to publish now: renew the lease (every third of its term), or try to take
+        it; on taking it, resume from the positions the last leader recorded."""
+        lease = self._lease
+        if lease is None:
+            return True
+        now = time.monotonic()
+        due = not lease.held or now - self._renewed_at >= lease_term(lease) / 3
+        if due:
+            if lease.try_acquire():
+                self._renewed_at = now
+            self._leadership = lease.leadership()
+        if lease.held and not self.leading:
+            self.leading = True
+            self._disconnect()  # a new producer: it fences the last leader's
+            held = lease.leadership()
+            log.info("relay %r leading as %s (epoch %s): resuming from the recorded position",
+                     self.options.name, lease.me, held.epoch)
+        elif not lease.held and self.leading:
+            self._deposed("the relay lease was not renewed in time")
+        return self.leading
+
+    def _deposed(self, why: str) -> None:
+        """Stop publishing at once: drop the batch in flight and the producer."""
+        self.leading = False
+        self._in_flight = None
+        self._disconnect()
+        holder = self._lease.leadership().holder if self._lease is not None else None
+        log.warning("relay %r no longer leads (%s); now a candidate (leader: %s)",
+                    self.options.name, why, holder or "none")
+
+    def _backing_off(self, seconds: float) -> None:
+        """Wait ``seconds`` before the next round, renewing the lease meanwhile (a leader
+        waiting for Kafka keeps its lease: another candidate would wait for it as well)."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            self._stopping.wait(min(left, CANDIDATE_RETRY_S))
+            if self._lease is not None and not self._lead():
+                return
 
     def request_stop(self) -> None:
         """Ask :meth:`run_forever` to return after its current batch."""
@@ -364,3 +456,5 @@ class Relay:
         self.stop()
         self._disconnect()
         self._positions.close()
+        if self._close_with is not None:
+            self._close_with()

@@ -130,7 +130,7 @@ def test_a_relay_behind_is_reported_and_fails_readiness_only_beyond_its_own_limi
     relayed.app.create_product(actor="alice", **PRODUCT_BODY)
     relayed.catchup.run_until_caught_up()
     assert relayed.relay is not None
-    relayed.relay.failing = True
+    relayed.relay.leading = relayed.relay.failing = True  # the leader, and Kafka is down
     client = TestClient(create_app(relayed))  # not started: nothing runs in the background
 
     limited = client.get("/readyz")
@@ -142,4 +142,6 @@ def test_a_relay_behind_is_reported_and_fails_readiness_only_beyond_its_own_limi
         "the Kafka relay is 1 events behind the log (kafka unreachable; limit 0: "
         "PDL_API__READY_MAX_RELAY_LAG)"]
     assert unlimited.status_code == 200
-    assert unlimited.json()["relay"] == {"state": "kafka unreachable", "position": 0, "lag": 1}
+    relay = unlimited.json()["relay"]
+    assert {k: relay[k] for k in ("state", "position", "lag", "leading")} == {
+        "state": "kafka unreachable", "position": 0, "lag": 1, "leading": True}

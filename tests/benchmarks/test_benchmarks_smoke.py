@@ -22,8 +22,9 @@ Check = tuple[float, str, float]
 
 
 def skip_reason(name: str) -> str | None:
-    """Why the benchmark cannot run on this machine (only the Kafka one can say so: no
-    broker and no Java to start one); a benchmark that fails to import fails the test."""
+    """Why the benchmark cannot run on this machine (only the Kafka one, with no broker and
+    no Java to start one, and the PostgreSQL ones, with no server and none to start, can say
+    so); a benchmark that fails to import fails the test."""
     module = load(name)
     assert module is not None, f"benchmarks/{name}.py is listed but missing"
     reason: str | None = getattr(module, "unavailable", lambda: None)()
@@ -66,7 +67,19 @@ TARGETS: dict[str, Callable[[dict[str, Any], ModuleType], list[Check]]] = {
     "ui_roadmap": lambda r, m: [(r["ours"]["value"], "≤",
                                  m.TARGET_RATIO * r["baseline"]["value"])],
     "search": lambda r, m: [(r["ours"]["value"], "≤", m.TARGET_P50_MS)],
+    "cross_replica": lambda r, m: [(r["ours"]["value"], "≤", m.P50_MS),
+                                   (r["ours"]["extra"]["p99_ms"], "≤", m.P99_MS)],
 }
+#: The PostgreSQL variants (``NAME_pg``) check what their SQLite originals check, against
+#: the bounds their own modules define.
+TARGETS |= {f"{name}_pg": TARGETS[name] for name in
+            ("command_single", "command_concurrent", "http_command", "view_lag")}
+
+
+def table_row(name: str) -> int:
+    """The row of the README table: the place in the list, or a PostgreSQL variant's
+    original's."""
+    return BENCHMARKS.index(name.removesuffix("_pg")) + 1
 
 
 def expected_met(checks: list[Check]) -> bool | None:
@@ -105,7 +118,7 @@ def test_each_benchmark_measures_its_baseline_and_our_path(name: str, tmp_path: 
     assert module is not None
     baseline, ours = result["baseline"], result["ours"]
     assert result["name"] == name and result["mode"] == "smoke"
-    assert result["row"] == BENCHMARKS.index(name) + 1  # the table's order
+    assert result["row"] == table_row(name)  # the table's order
     assert_well_formed(baseline)
     assert_well_formed(ours)
     assert baseline["higher_is_better"] == ours["higher_is_better"]  # the same kind of figure

@@ -39,4 +39,7 @@ def test_published_events_and_the_relay_lag_are_reported(runtime: Runtime) -> No
     assert moved(before, after, "pdl_relay_failures_total") == 0
     assert value(after, "pdl_relay_position") == 2
     assert value(after, "pdl_relay_lag_events") == 0
-    assert ready["relay"] == {"state": "publishing", "position": 2, "lag": 0}
+    assert {k: ready["relay"][k] for k in ("state", "position", "lag", "leading")} == {
+        "state": "publishing", "position": 2, "lag": 0, "leading": True}
+    assert ready["relay"]["leader"] == runtime.relay.leadership().holder  # this process
+    assert ready["relay"]["since"] is not None

@@ -1,5 +1,5 @@
-"""Projections on real stores: the event log on SQLite or PostgreSQL, the views in the
-test's folder."""
+"""Projections on real stores: the event log and the views on SQLite (the views in the
+test's folder) or in PostgreSQL (both in the test's database)."""
 
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,7 +12,8 @@ from projections.views import Views
 from services.commands.application import DecisionLog
 from services.runtime.settings import Settings
 from tests.support.clock import JAN_5_2026, SimulatedClock, stamping_with
-from tests.support.stores import STORES, open_log, open_views, settings_on
+from tests.support.stores import STORES, open_log, settings_on
+from tests.support.views import open_views_of
 
 
 @pytest.fixture(params=STORES)
@@ -33,7 +34,7 @@ def log(settings: Settings, clock: SimulatedClock) -> Iterator[DecisionLog]:
 
 @pytest.fixture
 def views(settings: Settings) -> Iterator[Views]:
-    yield from open_views(settings.views_path)
+    yield from open_views_of(settings)
 
 
 @pytest.fixture

@@ -15,6 +15,10 @@ from tests.projections.scenario import changes_of, interleaved
 from tests.projections.search_index import indexed_words, is_index_table
 from tests.projections.test_decode import every_change_type
 
+# About SQLite files: each views file is opened and its tables compared. The same
+# code writes PostgreSQL's rows (tests/projections/test_pg_views.py).
+pytestmark = pytest.mark.sqlite_only
+
 
 def rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, row ids included, in row id order (the search index by

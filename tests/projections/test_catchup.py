@@ -3,7 +3,6 @@
 import logging
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -86,21 +85,26 @@ def test_run_until_caught_up_crosses_many_batches(log: DecisionLog, views: Views
     assert roadmap is not None and len(roadmap["backlog"]) == 12
 
 
-class FailingOnce(Views):
-    """Views whose first write fails, as a full disk or a locked file would."""
+def failing_once(views: Views, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Make the first write of ``views`` fail, as a full disk or a lost connection would;
+    the list returned holds True once it has."""
+    failed: list[bool] = []
+    apply = views.apply
 
-    failed = False
-
-    def apply(self, changes: Iterable[Change], position: int) -> None:
-        if not self.failed:
-            self.failed = True
+    def first_fails(changes: Iterable[Change], position: int) -> None:
+        if not failed:
+            failed.append(True)
             raise OSError("disk full")
-        super().apply(changes, position)
+        apply(changes, position)
+
+    monkeypatch.setattr(views, "apply", first_fails)
+    return failed
 
 
 def test_a_failed_batch_is_logged_and_retried_not_skipped(
-        log: DecisionLog, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    views = FailingOnce(tmp_path / "failing.db")
+        log: DecisionLog, views: Views, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    failed = failing_once(views, monkeypatch)
     catchup = StoreCatchUp(log, views)
     position = a_product_position(log)
     catchup.start()
@@ -108,9 +112,8 @@ def test_a_failed_batch_is_logged_and_retried_not_skipped(
         assert views.wait_for(position, timeout=WAIT_S)
     finally:
         catchup.stop()
-        views.close()
 
-    assert views.failed
+    assert failed
     assert "Catching up the views failed" in caplog.text
     assert [r.levelno for r in caplog.records] == [logging.ERROR]
 

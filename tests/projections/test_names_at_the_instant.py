@@ -7,7 +7,6 @@ before the instant, or its first name before it existed (writers' clocks may dis
 """
 
 import bisect
-import sqlite3
 from collections.abc import Iterator
 from datetime import date, timedelta
 from uuid import uuid4
@@ -15,11 +14,12 @@ from uuid import uuid4
 import pytest
 
 from projections import audit
+from projections.dialect import Connection
 from projections.feeding.catch_up import StoreCatchUp
 from projections.intervals import EntityTable
 from projections.roadmap import DECISIONS, FEATURES, PRODUCTS, RELEASES
 from projections.summaries import EVER, Names, describe
-from projections.views import Views, connect
+from projections.views import Views
 from services.commands.application import DecisionLog
 from tests.projections.scenario import roadmap_story
 from tests.support.builders import BOOKS, by
@@ -45,10 +45,10 @@ class EveryRow(Names):
 
 
 @pytest.fixture
-def conn(views: Views) -> Iterator[sqlite3.Connection]:
-    conn = connect(views.path)
-    yield conn
-    conn.close()
+def conn(views: Views) -> Iterator[Connection]:
+    """A connection to the views, in one read transaction (entered once the test runs)."""
+    with views.reading() as conn:
+        yield conn
 
 
 def renamed_and_skewed(log: DecisionLog, clock: SimulatedClock) -> None:
@@ -103,7 +103,7 @@ def test_each_change_names_what_it_mentions_as_it_was_then(
 
 def test_names_looked_up_one_by_one_or_by_window_are_those_of_the_definition(
         log: DecisionLog, views: Views, catchup: StoreCatchUp, clock: SimulatedClock,
-        conn: sqlite3.Connection) -> None:
+        conn: Connection) -> None:
     renamed_and_skewed(log, clock)
     catchup.run_until_caught_up()
     rows = audit.rows(conn, "1 = 1", ())
@@ -132,7 +132,7 @@ def test_names_looked_up_one_by_one_or_by_window_are_those_of_the_definition(
 
 def test_an_entity_never_seen_reads_as_its_id(
         log: DecisionLog, views: Views, catchup: StoreCatchUp,
-        conn: sqlite3.Connection) -> None:
+        conn: Connection) -> None:
     roadmap_story(log)
     catchup.run_until_caught_up()
     unknown, at = str(uuid4()), "2026-01-05T09:00:00.000000+00:00"

@@ -12,6 +12,10 @@ from projections.views import Views, apply_changes
 from services.commands.application import DecisionLog
 from tests.projections.scenario import changes_of, dump, interleaved, roadmap_story
 
+# About views files of their own (one per delivery order); PostgreSQL's views get the
+# same redeliveries in tests/projections/test_pg_views.py.
+pytestmark = pytest.mark.sqlite_only
+
 
 def applied(path: Path, changes: list) -> Views:
     views = Views(path)

@@ -226,6 +226,7 @@ def test_brackets_of_the_text_are_escaped_in_a_snippet_and_read_back(
                                               ("] \\ CSV", False)]
 
 
+@pytest.mark.sqlite_only  # the SQLite rebuild's files
 def test_a_rebuild_answers_every_search_as_the_catch_up_does(
         log: DecisionLog, clock: SimulatedClock, tmp_path: Path) -> None:
     a_rich_history(log, clock)
@@ -244,6 +245,7 @@ def test_a_rebuild_answers_every_search_as_the_catch_up_does(
     assert search_content(tmp_path / "rebuilt.db") == search_content(tmp_path / "caught_up.db")
 
 
+@pytest.mark.sqlite_only  # a SQLite file of an older version
 def test_views_of_the_version_before_search_are_emptied_and_caught_up_with_it(
         log: DecisionLog, tmp_path: Path) -> None:
     BOOKS.a_feature(log, BOOKS.a_product(log), "Export", **PLAIN)
