@@ -114,9 +114,10 @@ def _configure(conn: "psycopg.Connection[Any]") -> None:
     conn.row_factory = pg.rows
 
 
-def open_views(location: str | Path, **options: Any) -> Views:
-    """The views at ``location``: in PostgreSQL for a ``postgresql://`` (or ``postgres://``)
-    URL, with ``options`` for :class:`PgViews`; else in the SQLite file at that path."""
-    if isinstance(location, str) and location.startswith(("postgresql://", "postgres://")):
-        return PgViews(location, **options)
-    return Views(Path(location))
+def open_views(location: Path | str, **options: Any) -> Views:
+    """The views at ``location``: in the SQLite file at a :class:`~pathlib.Path`; in
+    PostgreSQL for a libpq connection string (``postgresql://…`` or ``host=… dbname=…``),
+    with ``options`` for :class:`PgViews`."""
+    if isinstance(location, Path):
+        return Views(location)
+    return PgViews(location, **options)

@@ -216,27 +216,43 @@ class Idempotency:
 
     async def first_time(self, scope: Scope, receive: Receive, send: Send, owner: str,
                          key: str, print_: str) -> None:
-        """Run the request; keep its response if it succeeded, free the key if not."""
+        """Run the request; keep its response if it succeeded, free the key if not.
+
+        The response is stored *before* its last part goes out: a client that sends the
+        same request again as soon as it has its answer (to another replica, say) must find
+        the stored answer, not a claim still "in progress"."""
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
         store = self.runtime.idempotency
+        settled = False
+
+        async def settle() -> None:
+            nonlocal settled
+            settled = True
+            if 200 <= captured["status"] < 300:
+                # A replay says so itself (see replay); the answer from the recorded outcome
+                # already carries the header (services.http.responses.written).
+                headers = [(k, v) for k, v in captured["headers"]
+                           if k != "idempotent-replayed"]
+                response = StoredResponse(captured["status"], headers, captured["body"])
+                await self.stored(store.complete, owner, key, response)
+            else:
+                await self.stored(store.release, owner, key)
+
         try:
             with command_keys.keyed(owner, key, print_):  # recorded with the command's events
-                await self.app(scope, receive, capturing(send, captured))
+                await self.app(scope, receive, capturing(send, captured, settle))
         except BaseException:
-            await self.stored(store.release, owner, key)
+            if not settled:
+                await self.stored(store.release, owner, key)
             raise
-        if 200 <= captured["status"] < 300:
-            # A replay says so itself (see replay); the answer from the recorded outcome
-            # already carries the header (services.http.responses.written).
-            headers = [(k, v) for k, v in captured["headers"] if k != "idempotent-replayed"]
-            response = StoredResponse(captured["status"], headers, captured["body"])
-            await self.stored(store.complete, owner, key, response)
-        else:
-            await self.stored(store.release, owner, key)
+        if not settled:  # the app ended without a last body part
+            await settle()
 
 
-def capturing(send: Send, captured: dict[str, Any]) -> Callable[[Message], Awaitable[None]]:
-    """A ``send`` that also records the status, headers and body it passes on."""
+def capturing(send: Send, captured: dict[str, Any],
+              before_last: Callable[[], Awaitable[None]]) -> Callable[[Message], Awaitable[None]]:
+    """A ``send`` that also records the status, headers and body it passes on, and awaits
+    ``before_last`` before passing on the last part of the body."""
 
     async def capture(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -245,6 +261,8 @@ def capturing(send: Send, captured: dict[str, Any]) -> Callable[[Message], Await
                                    for k, v in message.get("headers", [])]
         elif message["type"] == "http.response.body":
             captured["body"] += message.get("body", b"")
+            if not message.get("more_body", False):
+                await before_last()
         await send(message)
 
     return capture

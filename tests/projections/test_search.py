@@ -191,6 +191,10 @@ def test_words_match_in_any_form_and_quotes_make_a_phrase(
     "pilot's", '"" pilot', 'pilot;DROP TABLE audit', '{title body}: pilot', 'pilot\x00',
     'ünïcödé pilot', '%_pilot_%', 'pilot\\', '[pilot]', 'pilot\x1b[31m', '\x00"pilot',
     '\udcff pilot',
+    # tsquery syntax (PostgreSQL): operators, prefixes, weights, quotes, a cast
+    'pilot & !customer', 'pilot | export', 'pilot <-> customer', 'pilot <2> export',
+    'pilot:*', 'pilot:AB', "'pilot'", "pilot'::tsquery", '!!pilot', '((pilot)))',
+    'pilot ' * 80, '\u2028pilot\u00a0customer', '数据 pilot', '🚀 pilot',
 ])
 def test_any_text_with_a_word_is_searched_as_words_never_as_syntax(
         log: DecisionLog, views: Views, catchup: StoreCatchUp, query: str) -> None:
@@ -201,6 +205,21 @@ def test_any_text_with_a_word_is_searched_as_words_never_as_syntax(
 
     assert answer["next_offset"] is None
     assert all(item["id"] == str(feature) for item in answer["items"])
+
+
+@pytest.mark.parametrize(("query", "finds"), [
+    ("PILOT", True), ("pilots", True), ("Pîlot cüstomer", True), ("pilot's", True),
+    ('"pilot customer"', True), ('"customer pilot"', False), ("pilot-customer", True),
+    ("pilot & nothing", False), ("pilot | nothing", False), ("pilot:*", True),
+    ("pilot " * 80, True), ("x" * 500, False), ("the pilot", False),
+])
+def test_words_are_found_whatever_their_case_accents_form_or_the_signs_around_them(
+        log: DecisionLog, views: Views, catchup: StoreCatchUp, query: str,
+        finds: bool) -> None:
+    BOOKS.a_feature(log, BOOKS.a_product(log), "Pilot customer export", **PLAIN)
+    catchup.run_until_caught_up()
+
+    assert bool(views.search(query)["items"]) is finds
 
 
 @pytest.mark.parametrize("query", ["", "   ", '""', "*", "-:", "()", "_", "x" * 501])
