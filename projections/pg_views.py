@@ -35,10 +35,11 @@ log = logging.getLogger(__name__)
 class PgViews(Views):
     """The projections in PostgreSQL tables, and the store position they reflect.
 
-    ``dsn``: a libpq URL. ``pool_size``: connections at most (reads run in parallel, one
-    write at a time per process). A connection waits at most ``connect_timeout_s`` for the
-    database; a statement runs at most ``statement_timeout_s`` (0: no limit). Opening makes
-    or migrates the tables (see :func:`projections.pg.migrate`), so it needs the database.
+    ``dsn``: a libpq connection string. ``pool_size``: connections at most (reads run in
+    parallel, one write at a time per process). A connection waits at most
+    ``connect_timeout_s`` for the database; a statement runs at most ``statement_timeout_s``
+    (0: no limit). Opening makes or migrates the tables (see :func:`projections.pg.migrate`),
+    so it needs the database.
     """
 
     def __init__(self, dsn: str, *, pool_size: int = 4, connect_timeout_s: float = 3,
@@ -51,8 +52,8 @@ class PgViews(Views):
             timeout=connect_timeout_s, reconnect_timeout=0,  # never give up reconnecting
             kwargs={"autocommit": True, **options, **(settings if statement_timeout_s else {})},
             configure=_configure, check=ConnectionPool.check_connection)
-        self._pool.open(wait=True, timeout=connect_timeout_s)
         try:
+            self._pool.open(wait=True, timeout=connect_timeout_s)
             with self._pool.connection() as conn:
                 pg.migrate(conn, VIEWS_VERSION, SCHEMA, OWN_TABLES)
                 position = tracking.tracked(pg.PgConnection(conn))

@@ -22,6 +22,10 @@ current rows, and a decision's context and options from its proposal in the audi
 rebuild writes the reasons with the other rows and the current texts at the end, then
 builds the full-text index in one pass (:func:`finish_first_pass`). The index keeps no
 copy of the text (``content=search_documents``): it is kept in step by hand, here.
+
+In PostgreSQL the index is a ``tsvector`` column of ``search_documents``, made from the
+row by the database, and ranking and snippets are :mod:`projections.pg_search`'s; the
+documents, the query syntax and the answers' shape are the same.
 """
 
 import re

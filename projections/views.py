@@ -5,6 +5,10 @@ so the same handlers serve the store catch-up and a Kafka consumer. :func:`apply
 applies them without touching any tracking; :meth:`Views.apply` adds the store position
 in the same transaction, and :meth:`Views.transaction` lets another feeder do the same
 with its own positions (:mod:`projections.feeding.tracking`).
+
+The same views live in PostgreSQL through :class:`projections.pg_views.PgViews`, a
+:class:`Views` whose storage (connections, transactions, position) is PostgreSQL's; the
+projection modules run there unchanged (see :mod:`projections.dialect`).
 """
 
 import heapq

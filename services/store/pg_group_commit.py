@@ -328,9 +328,14 @@ class PgTransaction:
             raise self.broken from error
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Run one portable statement (``?`` placeholders) in the transaction."""
+        """Run one portable statement (``?`` placeholders) in the transaction.
+
+        The table lock comes first: the statements run here (command outcomes) are written
+        by transactions that also insert events, and taking the locks in one order in every
+        transaction means two replicas' batches can never deadlock."""
         self.check()
         try:
+            self._lock()
             self._cursor.execute(statement.replace("?", "%s"), params)
             return self._cursor.fetchall() if self._cursor.description else []
         except psycopg.Error as error:

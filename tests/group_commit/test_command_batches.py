@@ -1,7 +1,6 @@
 """Command batches: commands arriving together run one after another on one thread, in one
 transaction, with the answers each would get alone (services/store/command_batches.py)."""
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -15,9 +14,8 @@ from domain.clock import use_clock
 from domain.errors import DomainError
 from services.commands.application import DecisionLog
 from services.store.errors import VersionConflict
-from services.store.group_commit import GroupCommitRecorder
 from services.store.outcome import Outcome
-from tests.group_commit.conftest import OpenLog
+from tests.group_commit.conftest import OpenLog, give_up_on, hold_writer
 from tests.group_commit.test_group_commit import REASON, in_threads, wait_until
 from tests.support.builders import ROADMAPS
 
@@ -30,9 +28,9 @@ def run_in_one_batch(app: DecisionLog, leader_feature: UUID,
     ``leader_feature``, in a batch of its own), then released. Returns each command's result,
     or the exception it raised.
     """
-    assert app.commands.batches is not None and isinstance(app.recorder, GroupCommitRecorder)
+    assert app.commands.batches is not None
     batches = app.commands.batches.combiner
-    writer = app.recorder.datastore.pool.get_connection(is_writer=True)
+    release = hold_writer(app)
     results: dict[str, Any] = {}
 
     def run(name: str, command: Callable[[], Any]) -> None:
@@ -51,7 +49,7 @@ def run_in_one_batch(app: DecisionLog, leader_feature: UUID,
         threads.append(threading.Thread(target=run, args=item))
         threads[-1].start()
         wait_until(lambda: batches.queued == len(threads) - 1)  # queued in this order
-    app.recorder.datastore.pool.put_connection(writer)
+    release()
     for thread in threads:
         thread.join()
     assert batches.batches - before == 2  # the leader's, then all of ``commands``
@@ -142,12 +140,7 @@ def test_when_the_database_gives_up_a_batch_none_of_it_is_stored_or_remembered(
                                      for k in range(4))
     app.change_priority(cached, 1.0, REASON)  # now in the command cache, at version 2
     before = app.event_count()
-    database = sqlite3.connect(app.recorder.datastore.pool.db_name)  # type: ignore[attr-defined]
-    database.execute(
-        "CREATE TRIGGER give_up AFTER INSERT ON stored_events "
-        f"WHEN NEW.originator_id = '{doomed.hex}' "
-        "BEGIN SELECT RAISE(ROLLBACK, 'the disk is full'); END")
-    database.commit()
+    stop_giving_up = give_up_on(app, doomed)
 
     results = run_in_one_batch(app, leader, {
         "cached": lambda: app.change_priority(cached, 2.0, REASON),  # version 3, in the cache
@@ -157,9 +150,7 @@ def test_when_the_database_gives_up_a_batch_none_of_it_is_stored_or_remembered(
 
     assert all(isinstance(r, OperationalError) for r in results.values()), results
     assert app.event_count() == before + 1  # only the leader's batch
-    database.execute("DROP TRIGGER give_up")
-    database.commit()
-    database.close()
+    stop_giving_up()
     # The cache forgot version 3 (never stored): the next command builds on version 2.
     assert app.change_priority(cached, 4.0, REASON).version == 3
     assert stored_versions(app, cached) == [1, 2, 3]

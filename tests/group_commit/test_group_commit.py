@@ -14,7 +14,8 @@ from domain.feature import Feature
 from services.commands.application import DecisionLog
 from services.store.group_commit import GroupCommitRecorder
 from services.store.outcome import Outcome
-from tests.group_commit.conftest import OpenLog
+from services.store.pg_group_commit import PgGroupCommitRecorder
+from tests.group_commit.conftest import OpenLog, hold_writer
 from tests.support.builders import ROADMAPS, by
 
 REASON = by("pm@example.com", "Customers asked for it.")
@@ -52,7 +53,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def test_the_default_store_commits_in_groups(open_log: OpenLog) -> None:
-    assert isinstance(open_log().recorder, GroupCommitRecorder)
+    assert isinstance(open_log().recorder, GroupCommitRecorder | PgGroupCommitRecorder)
 
 
 def test_many_threads_committing_at_once_all_succeed_with_their_own_positions(
@@ -103,11 +104,10 @@ def save_in_one_batch(app: DecisionLog, product_id: UUID,
     Returns each save's recordings, or the ``IntegrityError`` it raised.
     """
     recorder = app.recorder
-    assert isinstance(recorder, GroupCommitRecorder)
+    assert isinstance(recorder, GroupCommitRecorder | PgGroupCommitRecorder)
     leader = app.get_feature(ROADMAPS.a_feature(app, product_id, "Feature 99"))
     leader.change_priority(9.0, REASON)
-    pool = recorder.datastore.pool
-    writer = pool.get_connection(is_writer=True)
+    release = hold_writer(app)
     results: dict[str, Any] = {}
 
     def save(name: str, aggregates: list[Feature]) -> None:
@@ -124,7 +124,7 @@ def save_in_one_batch(app: DecisionLog, product_id: UUID,
         savers.append(threading.Thread(target=save, args=(name, aggregates)))
         savers[-1].start()
     wait_until(lambda: recorder.saves.queued == len(saves))
-    pool.put_connection(writer)
+    release()
     for saver in savers:
         saver.join()
     assert recorder.saves.batches - batches_before == 2  # the leader's, then all of ``saves``

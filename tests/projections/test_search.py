@@ -208,7 +208,7 @@ def test_any_text_with_a_word_is_searched_as_words_never_as_syntax(
 
 
 @pytest.mark.parametrize(("query", "finds"), [
-    ("PILOT", True), ("pilots", True), ("Pîlot cüstomer", True), ("pilot's", False),  # pilot, then s
+    ("PILOT", True), ("pilots", True), ("Pîlot cüstomer", True), ("pilot's", False),
     ('"pilot customer"', True), ('"customer pilot"', False), ("pilot-customer", True),
     ("pilot & nothing", False), ("pilot | nothing", False), ("pilot:*", True),
     ("pilot " * 80, True), ("x" * 500, False), ("the pilot", False),
