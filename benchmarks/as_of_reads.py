@@ -279,6 +279,7 @@ def measure(history: History, budget: Budget) -> dict[str, Any]:
     views, pids = history.views, history.product_ids
     instants = {label: history.instant(fraction) for label, fraction in INSTANTS.items()}
     with views.reading() as conn:  # the reads measured answer what the definition does
+        assert isinstance(conn, sqlite3.Connection)  # the views file of this benchmark
         for at in instants.values():
             for pid in pids:
                 assert views.roadmap(pid, as_of=at) == reference_roadmap(conn, str(pid), at)
