@@ -66,7 +66,7 @@ def test_replicas_starting_together_create_the_tables_once(
         start.wait()
         try:
             build_application(settings).close()
-        except BaseException as error:  # noqa: BLE001 (reported below)
+        except BaseException as error:  # reported below
             failures.append(error)
 
     threads = [threading.Thread(target=open_log) for _ in range(replicas)]
