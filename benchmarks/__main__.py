@@ -35,6 +35,7 @@ BENCHMARKS = (
     "ui_roadmap",
     "search",
     "cross_replica",
+    "relay_failover",
     "command_single_pg",
     "command_concurrent_pg",
     "http_command_pg",

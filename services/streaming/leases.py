@@ -169,7 +169,8 @@ class PgRelayLease:
                 self._valid_until = 0.0
                 try:
                     with self._pool.connection() as conn:
-                        conn.execute("DELETE FROM relay_leases WHERE name = %s AND holder = %s",
+                        conn.execute("UPDATE relay_leases SET expires_at = clock_timestamp() "
+                                     "WHERE name = %s AND holder = %s",
                                      (self.name, self.me))
                 except psycopg.Error as error:
                     log.warning("Could not give the relay lease up (%s); it expires in %.0f s.",

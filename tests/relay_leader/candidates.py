@@ -38,6 +38,11 @@ class Candidate:
     def times_leading(self) -> int:
         return self.printed().count(LEADING)
 
+    def leads(self) -> bool:
+        """Whether its log says it leads now (it has not said it lost the lead since)."""
+        printed = self.printed()
+        return self.alive() and printed.count(LEADING) > printed.count(DEPOSED)
+
     def was_deposed(self) -> bool:
         return DEPOSED in self.printed()
 
@@ -57,7 +62,8 @@ class Candidate:
             assert self.process.wait(30) == 0, self.printed()[-3000:]
 
 
-def start(tmp_path: Path, name: str, data: Path | None = None, **env: str) -> Candidate:
+def start(tmp_path: Path, name: str, env: dict[str, str], data: Path | None = None
+          ) -> Candidate:
     """``pdl relay`` on the data folder ``data`` (default: ``tmp_path/name``) with ``env``
     (its whole PDL_* configuration), small batches, a quick poll."""
     logs = tmp_path / "logs"
@@ -66,14 +72,15 @@ def start(tmp_path: Path, name: str, data: Path | None = None, **env: str) -> Ca
     with log.open("ab") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.runtime.cli", "--data-dir",
-             str(data or tmp_path / name), "relay", "--batch-size", str(BATCH), "--poll-interval", "0.05"],
+             str(data or tmp_path / name), "relay", "--batch-size", str(BATCH),
+             "--poll-interval", "0.05"],
             cwd=ROOT, env=environment(**env), stdout=subprocess.DEVNULL, stderr=stderr)
     return Candidate(name, process, log)
 
 
 def stop_all(candidates: list[Candidate]) -> None:
-    """Stop the followers first, the leaders last: no hand-over on the way out."""
-    for candidate in sorted(candidates, key=lambda c: c.times_leading() > 0):
+    """Stop the followers first, the leader last: no hand-over on the way out."""
+    for candidate in sorted(candidates, key=Candidate.leads):
         candidate.stop()
 
 

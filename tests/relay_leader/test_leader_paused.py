@@ -15,8 +15,8 @@ from tests.relay_leader.candidates import (
     BATCH,
     Candidate,
     holder_pid,
-    lease_holder,
     leader,
+    lease_holder,
     next_leader,
     published_position,
     relay_env,
@@ -51,7 +51,7 @@ def test_a_leader_paused_beyond_its_lease_publishes_nothing_once_it_resumes(
     app = writer_app(tmp_path / "writer", pg_dsn)
     try:
         with Writer(app):
-            started += [start(tmp_path, f"relay{n}", **env) for n in range(2)]
+            started += [start(tmp_path, f"relay{n}", env) for n in range(2)]
             old = leader(started, pg_dsn)
             at = published_position(pg_dsn)
             wait_until(lambda: published_position(pg_dsn) > at, 30, "the leader publishing")

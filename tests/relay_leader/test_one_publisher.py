@@ -37,8 +37,7 @@ def test_of_several_candidates_exactly_one_publishes_every_event_once_and_in_ord
     app = writer_app(tmp_path / "writer", pg_dsn)
     try:
         with Writer(app):
-            started += [start(tmp_path, f"relay{n}", **relay_env(pg_dsn, broker.bootstrap,
-                                                                  prefix))
+            started += [start(tmp_path, f"relay{n}", relay_env(pg_dsn, broker.bootstrap, prefix))
                         for n in range(count)]
             wait_until(lambda: published_position(pg_dsn) > 0, 60, "the first batch")
             time.sleep(2)  # writing on while the leader publishes
