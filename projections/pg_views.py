@@ -42,6 +42,8 @@ class PgViews(Views):
     so it needs the database.
     """
 
+    shared = True  # every replica's catch-up may write them
+
     def __init__(self, dsn: str, *, pool_size: int = 4, connect_timeout_s: float = 3,
                  statement_timeout_s: float = 10) -> None:
         self.dsn = dsn

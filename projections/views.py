@@ -104,6 +104,10 @@ class Views:
     connection in its own snapshot (WAL lets reads proceed while a write commits).
     """
 
+    #: Whether other processes write these views too (then a catch-up first takes up the
+    #: position they reached, see :meth:`refresh`).
+    shared = False
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -65,6 +65,8 @@ class StoreCatchUp:
     def step(self) -> int:
         """Apply the next batch of stored events; returns how many notifications it read."""
         with self._batch_lock:
+            if self.views.shared:  # another replica may have applied the next batch already
+                self.views.refresh()
             notifications = self.app.recorder.select_notifications(
                 start=self.views.position, limit=self.batch_size, inclusive_of_start=False
             )

@@ -55,6 +55,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         self._feed.seek_to_stored(assigned)
+        self._feed.joined = True
 
 
 class KafkaFeed:
@@ -68,6 +69,8 @@ class KafkaFeed:
         self.options = options or FeedOptions()
         self.topics = list(topics)
         self.applied = 0
+        #: Whether the group has given this member its partitions (perhaps none) yet.
+        self.joined = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumer = consumer
@@ -118,23 +121,31 @@ class KafkaFeed:
         return changes, offsets
 
     def caught_up(self) -> bool:
-        """Whether every partition of the topics is assigned and read to its current end."""
-        assigned = self._consumer.assignment()
-        partitions = {TopicPartition(topic, p) for topic in self.topics
-                      for p in self._consumer.partitions_for_topic(topic) or ()}
-        if not partitions or assigned != partitions:
+        """Whether this member has joined its group and read every partition it holds to its
+        current end. The members of one group share the partitions: each answers for its own
+        (a member holding none, in a group with more members than partitions, is caught up
+        once it has joined); together they hold them all."""
+        if not self.joined:
             return False
-        ends = self._consumer.end_offsets(list(partitions))
-        return all(self._consumer.position(tp) >= ends[tp] for tp in partitions)
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return True
+        ends = self._consumer.end_offsets(assigned)
+        return all(self._consumer.position(tp) >= ends[tp] for tp in assigned)
 
     def run_until_caught_up(self, timeout_s: float = 60.0) -> int:
-        """Consume until every partition is read to its end; returns the changes applied."""
+        """Consume until every partition this member holds is read to its end, or until
+        :meth:`request_stop`; returns the changes applied."""
         deadline = time.monotonic() + timeout_s
-        while not self.caught_up():
+        while not self._stopping.is_set() and not self.caught_up():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the Kafka feed did not catch up within {timeout_s} s")
             self.poll_once()
         return self.applied
+
+    def request_stop(self) -> None:
+        """Stop consuming after the current batch (safe from a signal handler)."""
+        self._stopping.set()
 
     def run_forever(self) -> None:
         """Consume until :meth:`stop`; a failing batch is retried from the stored offsets."""

@@ -13,6 +13,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from psycopg_pool import ConnectionPool
 
+from projections.pg_views import PgViews
+from projections.views import Views
 from services.commands.application import DecisionLog, PathFactory
 from services.identity.idempotency import IdempotencyStore
 from services.identity.pg_stores import PgIdempotencyStore, PgTokenStore
@@ -187,8 +189,8 @@ def build_checkpointer(settings: Settings, *paths: Path) -> Checkpointer:
 def written_files(settings: Settings) -> list[Path]:
     """The SQLite files ``pdl serve`` writes: the event log (on SQLite), the views, and the
     service database."""
-    if settings.postgres:  # the log, tokens and keys are in PostgreSQL: only the views here
-        return [settings.views_path]
+    if settings.postgres:  # everything is in PostgreSQL
+        return []
     events = [settings.events_path] if settings.store.kind == "sqlite" else []
     return [*events, settings.views_path, settings.service_db_path]
 
@@ -248,3 +250,14 @@ def build_listener(app: DecisionLog, settings: Settings,
     assert settings.store.dsn is not None
     return Listener(settings.store.dsn.get_secret_value(), recorder.channel_name, wake,
                     connect_timeout_s=settings.store.connect_timeout_s)
+
+
+def build_views(settings: Settings) -> Views:
+    """The views: in the data folder's SQLite file, or (``kind=postgres``) in PostgreSQL,
+    shared by every replica."""
+    if settings.postgres:
+        store = settings.store
+        assert store.dsn is not None
+        return PgViews(store.dsn.get_secret_value(), connect_timeout_s=store.connect_timeout_s,
+                       statement_timeout_s=store.statement_timeout_s)
+    return Views(settings.views_path)

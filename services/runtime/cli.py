@@ -214,18 +214,28 @@ def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild every view from the start of the event log."""
-    from projections.feeding.rebuild import ViewsInUse, rebuild
-    from services.runtime.bootstrap import build_application
+    from projections.feeding.rebuild import ViewsInUse, rebuild, rebuild_in_place
+    from projections.pg_views import PgViews
+    from services.runtime.bootstrap import build_application, build_views
 
     app = build_application(settings)
     try:
-        rebuild(app, settings.views_path, workers=args.workers)
+        if settings.postgres:  # in one transaction: the replicas may keep serving
+            views = build_views(settings)
+            assert isinstance(views, PgViews)
+            try:
+                rebuild_in_place(app, views)
+            finally:
+                views.close()
+        else:
+            rebuild(app, settings.views_path, workers=args.workers)
         events = app.event_count()
     except ViewsInUse as in_use:
         return fail(f"{in_use} Stop 'pdl serve' first.")
     finally:
         app.close()
-    print(f"Rebuilt the views in {settings.views_path} from {events} events.", file=sys.stderr)
+    where = "PostgreSQL" if settings.postgres else settings.views_path
+    print(f"Rebuilt the views in {where} from {events} events.", file=sys.stderr)
     return 0
 
 
@@ -267,17 +277,23 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
     following until SIGTERM / Ctrl-C."""
     from projections.feeding.catch_up import StoreCatchUp
     from projections.feeding.kafka import FeedOptions
-    from projections.views import Views
-    from services.runtime.bootstrap import build_application, build_checkpointer
+    from services.runtime.bootstrap import build_application, build_checkpointer, build_views
     from services.streaming.kafka_io import views_feed
 
     configure_logging(settings.log)
     if args.source == "kafka" and not settings.kafka.enabled:
         return fail("Kafka is not configured: set PDL_KAFKA__BOOTSTRAP_SERVERS.", code=2)
     stop = threading.Event()
-    stop_on_signals(stop.set)
-    views = Views(settings.views_path)
-    checkpointer = build_checkpointer(settings, settings.views_path)
+    stopping: list[Callable[[], None]] = [stop.set]
+
+    def halt() -> None:
+        for stop_one in stopping:
+            stop_one()
+
+    stop_on_signals(halt)
+    views = build_views(settings)
+    checkpointer = build_checkpointer(
+        settings, *([] if settings.postgres else [settings.views_path]))
     checkpointer.start()
     try:
         if args.source == "store":
@@ -293,6 +309,7 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
                 app.close()
         else:
             feed = views_feed(views, settings.kafka, FeedOptions(group_id=args.group))
+            stopping.append(feed.request_stop)  # honoured during the first catch-up too
             try:
                 feed.run_until_caught_up(PROJECT_TIMEOUT_S)
                 if args.follow:
@@ -300,7 +317,8 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
                     stop.wait()
             finally:
                 feed.close()
-        print(f"The views in {settings.views_path} hold {views.event_count()} changes "
+        where = "PostgreSQL" if settings.postgres else settings.views_path
+        print(f"The views in {where} hold {views.event_count()} changes "
               f"(source: {args.source}).", file=sys.stderr)
     finally:
         checkpointer.stop()

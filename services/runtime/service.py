@@ -20,6 +20,7 @@ from services.runtime.bootstrap import (
     build_checkpointer,
     build_listener,
     build_relay,
+    build_views,
     open_identity,
     written_files,
 )
@@ -170,7 +171,11 @@ def build_runtime(settings: Settings, *, shared: bool = False) -> Runtime:
     """
     make_private(settings)
     app = build_application(settings)
-    views = Views(settings.views_path)
+    views = build_views(settings)
+    if settings.postgres:
+        # Everything is shared through PostgreSQL: each process catches the shared views up
+        # (idempotent; woken by NOTIFY) and is a relay candidate; no file lease, no polling.
+        shared = False
     # Synced unless commands record their outcomes with their events (command batches).
     identity = open_identity(settings, synced=app.commands.batches is None)
     catchup = (StoreCatchUp(app, views, poll_interval=Runtime.follow_interval_s) if shared
