@@ -15,7 +15,7 @@ the roadmap rows are per entity and joined when read, so cross-entity order does
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,24 @@ log = logging.getLogger(__name__)
 
 
 def source(tp: TopicPartition) -> str:
-    """The tracking source of one partition."""
+    """The tracking source of one partition: its next offset to read."""
     return f"kafka:{tp.topic}:{tp.partition}"
+
+
+def applied_source(tp: TopicPartition) -> str:
+    """The tracking source of the highest log position applied from one partition."""
+    return f"applied:{tp.topic}:{tp.partition}"
+
+
+def bound_source(tp: TopicPartition) -> str:
+    """The tracking source of one partition's bound: every change of the log up to it that
+    the partition holds is applied."""
+    return f"bound:{tp.topic}:{tp.partition}"
+
+
+#: How often an idle feed records how far the views are complete (see
+#: :meth:`KafkaFeed.advance_store_position`).
+ADVANCE_EVERY_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -62,10 +78,18 @@ class KafkaFeed:
     """Applies the changes on the entity topics to :class:`Views`, exactly as the store feed."""
 
     def __init__(self, views: Views, consumer: KafkaConsumer, topics: Sequence[str],
-                 options: FeedOptions | None = None) -> None:
+                 options: FeedOptions | None = None, *,
+                 published: Callable[[], int] | None = None) -> None:
         """Feed ``views`` from ``topics`` through ``consumer`` (a member of the views'
-        consumer group, auto-commit off: see ``services.streaming.kafka_io.views_feed``)."""
+        consumer group, auto-commit off: see ``services.streaming.kafka_io.views_feed``).
+
+        ``published``: the log position up to which the relay has published (recorded only
+        once the broker acknowledged it). With it the feed also keeps the views' *store*
+        position, so that a read with ``?after=POSITION`` means the same as on store-fed
+        views (:meth:`advance_store_position`)."""
         self.views = views
+        self._published = published
+        self._advanced_at = 0.0
         self.options = options or FeedOptions()
         self.topics = list(topics)
         self.applied = 0
@@ -95,11 +119,13 @@ class KafkaFeed:
         batches = self._consumer.poll(timeout_ms=self.options.poll_timeout_ms)
         if not batches:
             return 0
-        changes, offsets = self._decoded(batches)
+        changes, offsets, reached = self._decoded(batches)
         with self.views.transaction() as conn:
             apply_changes(conn, changes)
             for tp, offset in offsets.items():
                 tracking.track(conn, offset, source(tp))
+            for tp, position in reached.items():
+                tracking.track(conn, position, applied_source(tp))
         self.applied += len(changes)
         self._consumer.commit_async(
             {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
@@ -108,17 +134,62 @@ class KafkaFeed:
 
     @staticmethod
     def _decoded(batches: Mapping[TopicPartition, Sequence[Any]]
-                 ) -> tuple[list[Change], dict[TopicPartition, int]]:
+                 ) -> tuple[list[Change], dict[TopicPartition, int], dict[TopicPartition, int]]:
+        """The changes, each partition's next offset, and the highest log position applied
+        from each partition (a partition holds its entities' changes in log order)."""
         changes: list[Change] = []
         offsets: dict[TopicPartition, int] = {}
+        reached: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
             for record in records:
                 try:
-                    changes.append(change_from_message(record.headers, record.value))
+                    change = change_from_message(record.headers, record.value)
                 except NotOurMessage as error:
                     log.warning("skipping %s offset %d: %s", source(tp), record.offset, error)
+                else:
+                    changes.append(change)
+                    if change.log_position is not None:
+                        reached[tp] = max(reached.get(tp, 0), change.log_position)
                 offsets[tp] = record.offset + 1
-        return changes, offsets
+        return changes, offsets, reached
+
+    def advance_store_position(self) -> int | None:
+        """Record how far the views are complete in terms of the store's log: every change
+        up to the returned position is applied (None: not known yet).
+
+        Read the relay's published position ``P`` first, then each held partition's end:
+        a partition read to that end holds (and so has applied) every change up to ``P``;
+        one still behind has applied every change up to the last it applied (its changes
+        are in log order). Each member records this bound for its partitions; the views'
+        store position is the lowest bound over every partition of the topics, once all
+        partitions have one (the members of the group together hold them all)."""
+        if self._published is None or not self.joined:
+            return None
+        published = self._published()
+        held = list(self._consumer.assignment())
+        ends = self._consumer.end_offsets(held) if held else {}
+        total = sum(len(self._consumer.partitions_for_topic(topic) or ())
+                    for topic in self.topics)
+        with self.views.transaction() as conn:
+            for tp in held:
+                caught_up = self._consumer.position(tp) >= ends[tp]
+                bound = published if caught_up else tracking.tracked(conn, applied_source(tp))
+                tracking.track(conn, bound, bound_source(tp))
+            bounds = [int(row[0]) for row in conn.execute(
+                "SELECT position FROM tracking WHERE source LIKE 'bound:%'").fetchall()]
+            if not total or len(bounds) < total:
+                return None
+            tracking.track(conn, min(bounds))
+            return tracking.tracked(conn)
+
+    def _maybe_advance(self, read: int) -> None:
+        """After a poll that drained what there was, now and then: see
+        :meth:`advance_store_position`."""
+        now = time.monotonic()
+        if (self._published is not None and read < self.options.max_records
+                and now - self._advanced_at >= ADVANCE_EVERY_S):
+            self._advanced_at = now
+            self.advance_store_position()
 
     def caught_up(self) -> bool:
         """Whether this member has joined its group and read every partition it holds to its
@@ -140,7 +211,9 @@ class KafkaFeed:
         while not self._stopping.is_set() and not self.caught_up():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the Kafka feed did not catch up within {timeout_s} s")
-            self.poll_once()
+            self._maybe_advance(self.poll_once())
+        if self._published is not None and not self._stopping.is_set():
+            self.advance_store_position()
         return self.applied
 
     def request_stop(self) -> None:
@@ -151,7 +224,7 @@ class KafkaFeed:
         """Consume until :meth:`stop`; a failing batch is retried from the stored offsets."""
         while not self._stopping.is_set():
             try:
-                self.poll_once()
+                self._maybe_advance(self.poll_once())
             except Exception:
                 log.exception("applying a Kafka batch failed; retrying from the stored offsets")
                 self._stopping.wait(1.0)

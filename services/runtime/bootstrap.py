@@ -38,8 +38,10 @@ from services.store.group_commit import GroupCommitRecorder
 from services.store.leadership import FileLease
 from services.store.pg_group_commit import PgGroupCommitRecorder
 from services.store.snapshots import Snapshots
+from services.streaming.kafka_io import describe_cluster
 from services.streaming.leases import FileRelayLease, PgRelayLease, RelayLease
 from services.streaming.pg_positions import PgRelayPositions
+from services.streaming.positions import Target
 from services.streaming.relay import Relay, RelayOptions, RelayPositions
 
 
@@ -261,3 +263,12 @@ def build_views(settings: Settings) -> Views:
         return PgViews(store.dsn.get_secret_value(), connect_timeout_s=store.connect_timeout_s,
                        statement_timeout_s=store.statement_timeout_s)
     return Views(settings.views_path)
+
+
+def published_position(settings: Settings, relay_name: str = "kafka") -> Callable[[], int]:
+    """How far the relay of this store has published to the configured Kafka cluster and
+    prefix (recorded once the broker acknowledged it): for a Kafka feed that keeps the
+    views' store position (see ``KafkaFeed.advance_store_position``)."""
+    positions = positions_for(settings)
+    target = Target(describe_cluster(settings.kafka).cluster_id, settings.kafka.topic_prefix)
+    return lambda: positions.get(relay_name, target)

@@ -277,7 +277,12 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
     following until SIGTERM / Ctrl-C."""
     from projections.feeding.catch_up import StoreCatchUp
     from projections.feeding.kafka import FeedOptions
-    from services.runtime.bootstrap import build_application, build_checkpointer, build_views
+    from services.runtime.bootstrap import (
+        build_application,
+        build_checkpointer,
+        build_views,
+        published_position,
+    )
     from services.streaming.kafka_io import views_feed
 
     configure_logging(settings.log)
@@ -308,7 +313,8 @@ def project(args: argparse.Namespace, settings: Settings) -> int:
             finally:
                 app.close()
         else:
-            feed = views_feed(views, settings.kafka, FeedOptions(group_id=args.group))
+            feed = views_feed(views, settings.kafka, FeedOptions(group_id=args.group),
+                              published=published_position(settings))
             stopping.append(feed.request_stop)  # honoured during the first catch-up too
             try:
                 feed.run_until_caught_up(PROJECT_TIMEOUT_S)

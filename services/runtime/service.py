@@ -75,6 +75,15 @@ class Runtime:
         """Start keeping the views caught up with the event log (and Kafka, if configured),
         and the WAL files bounded — or, if another process does that, following it."""
         self._stopping.clear()
+        if self.settings.views.feed == "kafka":  # fed by `pdl project --source kafka`
+            log.info("Serving views fed from Kafka by `pdl project --source kafka`%s.",
+                     "; a relay candidate" if self.relay is not None else "")
+            if self.relay is not None:
+                self.relay.start()  # the lease elects one publisher whatever the processes
+            self._follower = threading.Thread(target=self._read_only, name="views-follower",
+                                              daemon=True)
+            self._follower.start()
+            return
         if self.lease is None or self.lease.try_acquire():
             self._lead()
         else:
@@ -128,6 +137,15 @@ class Runtime:
         if self.checkpointer is not None:
             self.checkpointer.start()
 
+    def _read_only(self) -> None:
+        """Take up the position the Kafka feed records, every few milliseconds."""
+        while not self._stopping.wait(KAFKA_FED_REFRESH_S):
+            try:
+                self.views.refresh()
+            except Exception as error:  # the store is away: try again
+                log.warning("Reading the views position failed: %s", error)
+                self._stopping.wait(1.0)
+
     def _follow(self) -> None:
         """Take up the views position the leader records; take the lease if it is free."""
         assert self.lease is not None
@@ -143,6 +161,9 @@ class Runtime:
                     self._lead()
                     return
 
+
+#: How often an API serving Kafka-fed views reads their position (one indexed read).
+KAFKA_FED_REFRESH_S = 0.02
 
 #: How often a follower tries to take the lease over.
 LEASE_RETRY_S = 1.0

@@ -140,6 +140,17 @@ class ApiSettings(BaseModel):
     metrics: bool = True
 
 
+class ViewsSettings(BaseModel):
+    """What keeps the views the API serves up to date."""
+
+    #: ``store``: the API catches them up from the event log itself (the default).
+    #: ``kafka``: ``pdl project --source kafka --follow`` processes (one consumer group; on
+    #: PostgreSQL any number of them, sharing the partitions) feed them from the entity
+    #: topics, and the API only reads them; ``?after=`` keeps its meaning (the feed records
+    #: how far the views are complete in log positions).
+    feed: Literal["store", "kafka"] = "store"
+
+
 class LogSettings(BaseModel):
     """What ``pdl serve``, ``pdl relay`` and ``pdl project`` write to stderr."""
 
@@ -207,6 +218,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     admin: AdminSettings = AdminSettings()
     bootstrap: BootstrapSettings = BootstrapSettings()
+    views: ViewsSettings = ViewsSettings()
     log: LogSettings = LogSettings()
 
     @property

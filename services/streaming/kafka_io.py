@@ -257,8 +257,8 @@ def ensure_topics(kafka: KafkaSettings, topics: Iterable[str],
         admin.close()
 
 
-def views_feed(views: Views, kafka: KafkaSettings,
-               options: FeedOptions | None = None) -> KafkaFeed:
+def views_feed(views: Views, kafka: KafkaSettings, options: FeedOptions | None = None, *,
+               published: Callable[[], int] | None = None) -> KafkaFeed:
     """A feed of ``views`` from the entity topics, as a member of the views' consumer group
     (``options.group_id``, default ``<client id>.<prefix>.views``); creates the topics if
     they are missing."""
@@ -275,4 +275,4 @@ def views_feed(views: Views, kafka: KafkaSettings,
         session_timeout_ms=options.session_timeout_ms,
         heartbeat_interval_ms=options.heartbeat_interval_ms,
     )
-    return KafkaFeed(views, consumer, topics, options)
+    return KafkaFeed(views, consumer, topics, options, published=published)
