@@ -6,9 +6,15 @@ from pathlib import Path
 import pytest
 
 from services.commands.application import DecisionLog
+from services.runtime.settings import Settings
 from tests.support.stores import STORES, open_log, settings_on
 
 
 @pytest.fixture(params=STORES)
-def log(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DecisionLog]:
-    yield from open_log(settings_on(request.param, tmp_path, request))
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    return settings_on(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def log(settings: Settings) -> Iterator[DecisionLog]:
+    yield from open_log(settings)

@@ -1,9 +1,7 @@
 """A quarter of roadmap decisions on a simulated clock, read back through time."""
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -12,13 +10,14 @@ from domain.errors import RuleViolation
 from projections import slips as through_time
 from projections.feeding.catch_up import StoreCatchUp
 from projections.release_notes import release_notes
-from projections.views import Views, connect
+from projections.views import Views
 from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangeTargetDate, MoveFeature
+from services.runtime.settings import Settings
 from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap
 from tests.support.builders import KNOW_WHY, by
 from tests.support.clock import JAN_5_2026, SimulatedClock, stamping_with
-from tests.support.stores import open_views
+from tests.support.views import open_views_of
 
 RICE_JANUARY = {"reach": 1000, "impact": 1, "confidence": 0.5, "effort": 2}
 RICE_FEBRUARY = {"reach": 4000, "impact": 2, "confidence": 0.8, "effort": 2}
@@ -31,8 +30,9 @@ def calendar() -> Iterator[SimulatedClock]:
 
 
 @pytest.fixture
-def views(tmp_path: Path) -> Iterator[Views]:
-    yield from open_views(tmp_path / "quarter-views.db")
+def views(settings: Settings) -> Iterator[Views]:
+    """Beside the log: in the test's folder, or in its PostgreSQL database."""
+    yield from open_views_of(settings)
 
 
 def release_of(views: Views, road: Roadmap, title: str, at: datetime) -> str | None:
@@ -112,16 +112,13 @@ def test_a_quarter_of_decisions_reads_back_as_it_was_at_every_step(
     assert [s.decision_id for s in slipped.changed_again_by] == [reversal]
 
     # Which dates slipped, and why.
-    conn: sqlite3.Connection = connect(views.path)
-    try:
+    with views.reading() as conn:
         ledger = through_time.slip_ledger(conn, str(road.r2))
         assert ledger is not None
         assert [(c["delta_days"], c["decision"]) for c in ledger["changes"]] == [
             (7, "decision 'Slip 2.0 a week'"), (-7, "decision 'Reverse: Slip 2.0 a week'")]
         assert ledger["totals"]["net_days"] == 0
         notes = release_notes(conn, str(road.r1))
-    finally:
-        conn.close()
     assert notes is not None and "- **Search**: Search in one click." in notes
     assert "CSV" not in notes
 

@@ -1,43 +1,42 @@
 """The slip ledger, reschedules and release notes, read from the projected views."""
 
-import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from projections import slips as through_time
+from projections.dialect import Connection
 from projections.feeding.catch_up import StoreCatchUp
 from projections.release_notes import ReleaseNotShipped, release_notes
-from projections.views import Views, connect
+from projections.views import Views
 from services.commands.application import DecisionLog
 from services.commands.change_requests import ChangeTargetDate, MoveFeature
+from services.runtime.settings import Settings
 from tests.decisions.scenario import KIM, PAT, Roadmap, a_roadmap
 from tests.support.builders import KNOW_WHY, MARCH_1, by, today
-from tests.support.stores import open_views
+from tests.support.views import open_views_of
 
-Reader = Callable[[DecisionLog, Views], sqlite3.Connection]
+Reader = Callable[[DecisionLog, Views], Connection]
 
 
 @pytest.fixture
-def views(tmp_path: Path) -> Iterator[Views]:
-    yield from open_views(tmp_path / "through-time-views.db")
+def views(settings: Settings) -> Iterator[Views]:
+    """Beside the log: in the test's folder, or in its PostgreSQL database."""
+    yield from open_views_of(settings)
 
 
 @pytest.fixture
 def read() -> Iterator[Reader]:
     """Catches the views up with the log and opens a connection to read them."""
-    opened: list[sqlite3.Connection] = []
+    with ExitStack() as opened:
 
-    def caught_up(log: DecisionLog, views: Views) -> sqlite3.Connection:
-        StoreCatchUp(log, views).run_until_caught_up()
-        opened.append(connect(views.path))
-        return opened[-1]
+        def caught_up(log: DecisionLog, views: Views) -> Connection:
+            StoreCatchUp(log, views).run_until_caught_up()
+            return opened.enter_context(views.reading())
 
-    yield caught_up
-    for conn in opened:
-        conn.close()
+        yield caught_up
 
 
 def a_bumpy_quarter(log: DecisionLog) -> tuple[Roadmap, str]:

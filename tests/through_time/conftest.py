@@ -9,8 +9,10 @@ import pytest
 from projections.feeding.catch_up import StoreCatchUp
 from projections.views import Views
 from services.commands.application import DecisionLog
+from services.runtime.settings import Settings
 from tests.support.clock import JAN_5_2026, SimulatedClock, stamping_with
-from tests.support.stores import STORES, open_log, open_views, settings_on
+from tests.support.stores import STORES, open_log, settings_on
+from tests.support.views import open_views_of
 from tests.through_time.scenario import History, six_months
 
 
@@ -22,14 +24,19 @@ def calendar() -> Iterator[SimulatedClock]:
 
 
 @pytest.fixture(params=STORES)
-def log(tmp_path: Path, request: pytest.FixtureRequest,
-        calendar: SimulatedClock) -> Iterator[DecisionLog]:
-    yield from open_log(settings_on(request.param, tmp_path, request))
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    return settings_on(request.param, tmp_path, request)
 
 
 @pytest.fixture
-def views(tmp_path: Path) -> Iterator[Views]:
-    yield from open_views(tmp_path / "views.db")
+def log(settings: Settings, calendar: SimulatedClock) -> Iterator[DecisionLog]:
+    yield from open_log(settings)
+
+
+@pytest.fixture
+def views(settings: Settings) -> Iterator[Views]:
+    """Beside the log: in the test's folder, or in its PostgreSQL database."""
+    yield from open_views_of(settings)
 
 
 @pytest.fixture
