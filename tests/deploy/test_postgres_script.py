@@ -26,7 +26,10 @@ class Cluster:
     port: int
 
     def run(self, command: str, **settings: str) -> subprocess.CompletedProcess[str]:
-        env = os.environ | {"PG_RUN_DIR": str(self.run_dir), "PG_PORT": str(self.port)} | settings
+        # The script's own settings come only from the test (the test command exports PG_FAST
+        # for its own cluster: inherited, it would make every cluster here fast).
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("PG_")}
+        env = inherited | {"PG_RUN_DIR": str(self.run_dir), "PG_PORT": str(self.port)} | settings
         return subprocess.run([str(SCRIPT), command], env=env, capture_output=True, text=True,
                               timeout=120, check=False)
 
