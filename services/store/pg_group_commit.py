@@ -120,8 +120,9 @@ class PgGroupCommitRecorder(PostgresApplicationRecorder):
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
                                       Identifier(self.events_table_name))
         self.table_sql = table
-        self._lock_statement = SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(table)
-        self._notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
+        #: Two statements without parameters: one round trip (the simple query protocol).
+        self._lock_and_notify = SQL("LOCK TABLE {0} IN EXCLUSIVE MODE; NOTIFY {1}").format(
+            table, Identifier(self.channel_name))
         self._insert_many = SQL(
             "INSERT INTO {0} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
@@ -315,8 +316,7 @@ class PgTransaction:
         """Before the first insert: the table lock (positions commit in order) and the
         wake-up sent to other replicas when the transaction commits."""
         if not self._locked:
-            self._cursor.execute(self._recorder._lock_statement)
-            self._cursor.execute(self._recorder._notify_statement)
+            self._cursor.execute(self._recorder._lock_and_notify)
             self._locked = True
 
     def query(self, statement: Composed, params: Sequence[Any]) -> list[Any]:
