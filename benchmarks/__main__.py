@@ -36,6 +36,7 @@ BENCHMARKS = (
     "search",
     "cross_replica",
     "relay_failover",
+    "projector_group",
     "command_single_pg",
     "command_concurrent_pg",
     "http_command_pg",

@@ -69,6 +69,10 @@ TARGETS: dict[str, Callable[[dict[str, Any], ModuleType], list[Check]]] = {
     "search": lambda r, m: [(r["ours"]["value"], "≤", m.TARGET_P50_MS)],
     "cross_replica": lambda r, m: [(r["ours"]["value"], "≤", m.P50_MS),
                                    (r["ours"]["extra"]["p99_ms"], "≤", m.P99_MS)],
+    "relay_failover": lambda r, m: [(r["ratio"], "≥", m.TARGET_RATIO)] + [
+        (max(seconds), "≤", float(lease) + m.MARGIN_S)
+        for lease, seconds in r["params"]["failovers_s"].items()],
+    "projector_group": lambda r, m: [],  # no aim: the figure is reported
 }
 #: The PostgreSQL variants (``NAME_pg``) check what their SQLite originals check, against
 #: the bounds their own modules define.
