@@ -46,6 +46,9 @@ def bound_source(tp: TopicPartition) -> str:
     return f"bound:{tp.topic}:{tp.partition}"
 
 
+#: How long a new member waits to learn the topics' partitions before joining its group.
+METADATA_TIMEOUT_S = 30.0
+
 #: How often an idle feed records how far the views are complete (see
 #: :meth:`KafkaFeed.advance_store_position`).
 ADVANCE_EVERY_S = 0.05
@@ -98,7 +101,21 @@ class KafkaFeed:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._consumer = consumer
+        self._await_metadata()
         self._consumer.subscribe(topics=self.topics, listener=_SeekToStoredOffsets(self))
+
+    def _await_metadata(self, timeout_s: float = METADATA_TIMEOUT_S) -> None:
+        """Learn every topic's partitions before joining the group: a member that joins
+        first may be the group's leader and assign partitions it knows nothing of — none
+        at all, after which kafka-python does not always rejoin (a member left holding no
+        partitions while the others finish)."""
+        deadline = time.monotonic() + timeout_s
+        for topic in self.topics:
+            while not self._consumer.partitions_for_topic(topic):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no partitions known for topic {topic} after "
+                                       f"{timeout_s:g} s")
+                time.sleep(0.05)
 
     # Offsets kept with the views
 

@@ -271,6 +271,8 @@ def views_feed(views: Views, kafka: KafkaSettings, options: FeedOptions | None =
         group_id=options.group_id or f"{kafka.client_id}.{kafka.topic_prefix}.views",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        # The relay publishes in transactions: never apply a batch a hand-over aborted.
+        isolation_level="read_committed",
         max_poll_records=options.max_records,
         session_timeout_ms=options.session_timeout_ms,
         heartbeat_interval_ms=options.heartbeat_interval_ms,
