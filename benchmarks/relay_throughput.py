@@ -49,7 +49,9 @@ from domain.feature import Feature
 from domain.product import Product
 from services.commands.application import DecisionLog
 from services.runtime.settings import KafkaSettings
+from services.store.leadership import FileLease
 from services.streaming.kafka_io import ProducerOptions, ensure_topics
+from services.streaming.leases import FileRelayLease
 from services.streaming.relay import Relay, RelayOptions, RelayPositions
 
 NAME = "relay_throughput"
@@ -192,10 +194,17 @@ def bare_producer_seconds(bootstrap: str, app: DecisionLog) -> float:
     return seconds
 
 
+def shipped_relay(app: DecisionLog, kafka: KafkaSettings, positions: Path) -> Relay:
+    """The relay as ``pdl serve`` and ``pdl relay`` run it on SQLite: under the relay lease,
+    so each batch is a Kafka transaction, committed before the next is sent."""
+    lease = FileRelayLease(FileLease(positions.with_name(positions.name + ".lock")))
+    return Relay(app, kafka, RelayPositions(positions), lease=lease)
+
+
 def relay_seconds(bootstrap: str, app: DecisionLog, positions: Path) -> float:
     kafka = kafka_settings(bootstrap, "relay")
     ensure_topics(kafka, all_topics(kafka.topic_prefix))
-    relay = Relay(app, kafka, RelayPositions(positions))
+    relay = shipped_relay(app, kafka, positions)
     relay.connect()  # like the bare producer, connected before the clock starts
     started = time.perf_counter()
     relay.run_until_caught_up()
@@ -208,7 +217,7 @@ def append_to_consumer_latencies(bootstrap: str, app: DecisionLog, tmp: Path,
                                  samples: int) -> list[float]:
     kafka = kafka_settings(bootstrap, "latency")
     ensure_topics(kafka, all_topics(kafka.topic_prefix))
-    relay = Relay(app, kafka, RelayPositions(tmp / "latency-positions.db"))
+    relay = shipped_relay(app, kafka, tmp / "latency-positions.db")
     relay.run_until_caught_up()  # the seeded history first: latency is for new writes only
     topic = entity_topic(kafka.topic_prefix, "feature")
     arrived: dict[str, float] = {}

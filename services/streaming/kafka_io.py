@@ -56,7 +56,10 @@ class ProducerOptions:
     max_in_flight: int = 5
     #: Retry transient errors until ``delivery_timeout_ms`` (explicitly: never give up alone).
     retries: int = 2**31 - 1
-    retry_backoff_ms: int = 100
+    #: Also the pause before retrying a transaction step the coordinator is still finishing
+    #: (the previous commit's markers): at 100 ms a relay woken per write took p50 32 ms,
+    #: p99 326 ms from append to consumer; at 20 ms p50 9.8 ms (benchmark row 7).
+    retry_backoff_ms: int = 20
     request_timeout_ms: int = 10_000
     delivery_timeout_ms: int = 24 * 3600 * 1000
     #: How long :meth:`InFlight.wait` waits for a batch before declaring Kafka unavailable.
