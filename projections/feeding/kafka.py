@@ -93,6 +93,9 @@ class KafkaFeed:
         self.views = views
         self._published = published
         self._advanced_at = 0.0
+        #: What :meth:`advance_store_position` last saw, and the position it recorded then.
+        self._last_seen: object = None
+        self._last_reached: int | None = None
         self.options = options or FeedOptions()
         self.topics = list(topics)
         self.applied = 0
@@ -187,6 +190,16 @@ class KafkaFeed:
         ends = self._consumer.end_offsets(held) if held else {}
         total = sum(len(self._consumer.partitions_for_topic(topic) or ())
                     for topic in self.topics)
+        seen = (published, total, frozenset(
+            (tp, self._consumer.position(tp), ends[tp]) for tp in held))
+        if seen == self._last_seen and self._last_reached is not None:
+            return self._last_reached  # nothing moved: an idle feed writes nothing
+        reached = self._record_bounds(published, held, ends, total)
+        self._last_seen, self._last_reached = seen, reached
+        return reached
+
+    def _record_bounds(self, published: int, held: list[TopicPartition],
+                       ends: Mapping[TopicPartition, int], total: int) -> int | None:
         with self.views.transaction() as conn:
             for tp in held:
                 caught_up = self._consumer.position(tp) >= ends[tp]
