@@ -82,15 +82,24 @@ class KafkaFeed:
 
     def __init__(self, views: Views, consumer: KafkaConsumer, topics: Sequence[str],
                  options: FeedOptions | None = None, *,
-                 published: Callable[[], int] | None = None) -> None:
+                 published: Callable[[], int] | None = None,
+                 watermarks: KafkaConsumer | None = None) -> None:
         """Feed ``views`` from ``topics`` through ``consumer`` (a member of the views'
         consumer group, auto-commit off: see ``services.streaming.kafka_io.views_feed``).
 
         ``published``: the log position up to which the relay has published (recorded only
         once the broker acknowledged it). With it the feed also keeps the views' *store*
         position, so that a read with ``?after=POSITION`` means the same as on store-fed
-        views (:meth:`advance_store_position`)."""
+        views (:meth:`advance_store_position`).
+
+        ``watermarks``: a consumer outside any group that reads uncommitted (closed with the
+        feed), whose end offsets are the partitions' high watermarks. A ``read_committed``
+        consumer's end offset is the last stable offset, which lags a committed transaction
+        until the broker has written its markers: compared with it, a partition whose last
+        batch the relay has just committed (and recorded as published) looks read to its
+        end before its messages can be read. Without it, ``consumer``'s end offsets."""
         self.views = views
+        self._watermarks = watermarks
         self._published = published
         self._advanced_at = 0.0
         #: What :meth:`advance_store_position` last saw, and the position it recorded then.
@@ -177,8 +186,9 @@ class KafkaFeed:
         """Record how far the views are complete in terms of the store's log: every change
         up to the returned position is applied (None: not known yet).
 
-        Read the relay's published position ``P`` first, then each held partition's end:
-        a partition read to that end holds (and so has applied) every change up to ``P``;
+        Read the relay's published position ``P`` first, then each held partition's end (its
+        high watermark: every message the relay sent, committed or not): a partition read to
+        that end holds (and so has applied) every change up to ``P``;
         one still behind has applied every change up to the last it applied (its changes
         are in log order). Each member records this bound for its partitions; the views'
         store position is the lowest bound over every partition of the topics, once all
@@ -187,7 +197,7 @@ class KafkaFeed:
             return None
         published = self._published()
         held = list(self._consumer.assignment())
-        ends = self._consumer.end_offsets(held) if held else {}
+        ends = self.high_watermarks(held)
         total = sum(len(self._consumer.partitions_for_topic(topic) or ())
                     for topic in self.topics)
         seen = (published, total, frozenset(
@@ -221,24 +231,39 @@ class KafkaFeed:
             self._advanced_at = now
             self.advance_store_position()
 
-    def caught_up(self) -> bool:
-        """Whether this member has joined its group and read every partition it holds to its
-        current end. The members of one group share the partitions: each answers for its own
-        (a member holding none, in a group with more members than partitions, is caught up
-        once it has joined); together they hold them all."""
+    def high_watermarks(self, partitions: Sequence[TopicPartition]
+                        ) -> Mapping[TopicPartition, int]:
+        """The offset after the last message of each partition, committed or not."""
+        if not partitions:
+            return {}
+        ends_of = self._watermarks or self._consumer
+        ends: Mapping[TopicPartition, int] = ends_of.end_offsets(list(partitions))
+        return ends
+
+    def caught_up(self, targets: dict[TopicPartition, int]) -> bool:
+        """Whether this member has joined its group and read every partition it holds up to
+        its target in ``targets`` — the partition's high watermark when first asked about it
+        (added to ``targets`` then). The members of one group share the partitions: each
+        answers for its own (a member holding none, in a group with more members than
+        partitions, is caught up once it has joined); together they hold them all.
+
+        A target fixed when first asked, rather than the end at each call, lets a member
+        catch up while the relay keeps publishing; the high watermark rather than the last
+        stable offset makes it wait for a transaction the relay committed just before."""
         if not self.joined:
             return False
         assigned = list(self._consumer.assignment())
-        if not assigned:
-            return True
-        ends = self._consumer.end_offsets(assigned)
-        return all(self._consumer.position(tp) >= ends[tp] for tp in assigned)
+        new = [tp for tp in assigned if tp not in targets]
+        targets.update(self.high_watermarks(new))
+        return all(self._consumer.position(tp) >= targets[tp] for tp in assigned)
 
     def run_until_caught_up(self, timeout_s: float = 60.0) -> int:
-        """Consume until every partition this member holds is read to its end, or until
-        :meth:`request_stop`; returns the changes applied."""
+        """Consume until every partition this member holds is read to the end it had when
+        the member first held it (see :meth:`caught_up`), or until :meth:`request_stop`;
+        returns the changes applied."""
         deadline = time.monotonic() + timeout_s
-        while not self._stopping.is_set() and not self.caught_up():
+        targets: dict[TopicPartition, int] = {}
+        while not self._stopping.is_set() and not self.caught_up(targets):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the Kafka feed did not catch up within {timeout_s} s")
             self._maybe_advance(self.poll_once())
@@ -264,6 +289,8 @@ class KafkaFeed:
                     log.exception("cannot seek to the stored offsets yet")
 
     def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._thread = threading.Thread(target=self.run_forever, name="kafka-feed", daemon=True)
         self._thread.start()
 
@@ -277,3 +304,5 @@ class KafkaFeed:
         """Leave the group and close the consumer (the views stay open: the caller's)."""
         self.stop()
         self._consumer.close(autocommit=False)
+        if self._watermarks is not None:
+            self._watermarks.close()

@@ -5,6 +5,7 @@ new ones (``relay``, ``project``) plug in without touching the others.
 """
 
 import argparse
+import faulthandler
 import os
 import shutil
 import signal
@@ -546,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         return fail(f"invalid settings: {error}", code=2)
     handler: Handler = args.handler
+    # `kill -USR1 PID` prints every thread's stack on stderr: what a stuck process waits on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     os.umask(PRIVATE)  # what pdl (and every worker it starts) creates is its owner's alone
     try:
         return handler(args, settings)

@@ -63,6 +63,7 @@ class Runtime:
     #: other processes).
     follow_interval_s: float = 0.005
     _follower: threading.Thread | None = field(default=None, init=False, repr=False)
+    _started: bool = field(default=False, init=False, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False,
                                        repr=False)
 
@@ -73,7 +74,11 @@ class Runtime:
 
     def start(self) -> None:
         """Start keeping the views caught up with the event log (and Kafka, if configured),
-        and the WAL files bounded — or, if another process does that, following it."""
+        and the WAL files bounded — or, if another process does that, following it.
+        Started already (a test's runtime, then the app's lifespan): nothing more."""
+        if self._started:
+            return
+        self._started = True
         self._stopping.clear()
         if self.settings.views.feed == "kafka":  # fed by `pdl project --source kafka`
             log.info("Serving views fed from Kafka by `pdl project --source kafka`%s.",
@@ -99,6 +104,7 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop the background workers started by :meth:`start`; the stores stay open."""
+        self._started = False
         self._stopping.set()
         if self._follower is not None:
             self._follower.join()

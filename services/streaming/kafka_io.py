@@ -110,12 +110,20 @@ class InFlight:
             raise KafkaUnavailable(
                 f"{len(self._futures)} messages not acknowledged within {self._timeout_s:g}s"
             ) from error
-        except (ProducerFencedError, InvalidProducerEpochError) as error:
-            raise Fenced(describe(error)) from error
         except (KafkaError, OSError) as error:
-            raise KafkaUnavailable(describe(error)) from error
+            raise failure(error) from error
         if self._commit is not None:
             self._commit(max(0.0, deadline - time.monotonic()))
+
+
+def failure(error: BaseException) -> KafkaUnavailable:
+    """``error`` as :class:`Fenced` when a newer producer fenced this one — also when
+    kafka-python reports it wrapped (``KafkaError(message, ProducerFencedError())`` on every
+    send after the fatal one) — else as :class:`KafkaUnavailable`."""
+    fencing = (ProducerFencedError, InvalidProducerEpochError)
+    if isinstance(error, fencing) or any(isinstance(arg, fencing) for arg in error.args):
+        return Fenced(describe(error))
+    return KafkaUnavailable(describe(error))
 
 
 class Publisher:
@@ -163,10 +171,8 @@ class Publisher:
                 self._producer.begin_transaction()
             futures = [send(m.topic, key=m.key, value=m.value, headers=m.headers)
                        for m in messages]
-        except (ProducerFencedError, InvalidProducerEpochError) as error:
-            raise Fenced(describe(error)) from error
         except (KafkaError, OSError) as error:
-            raise KafkaUnavailable(describe(error)) from error
+            raise failure(error) from error
         return InFlight(futures, self._options.ack_timeout_s,
                         self._commit if self.transactional else None)
 
@@ -180,10 +186,8 @@ class Publisher:
             if not result.wait(timeout_ms=timeout_s * 1000):
                 raise KafkaUnavailable(f"the transaction was not committed within "
                                        f"{timeout_s:.0f}s")
-        except (ProducerFencedError, InvalidProducerEpochError) as error:
-            raise Fenced(describe(error)) from error
         except (KafkaError, OSError) as error:
-            raise KafkaUnavailable(describe(error)) from error
+            raise failure(error) from error
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the producer; every batch still unacknowledged after ``timeout`` is aborted."""
@@ -268,8 +272,9 @@ def views_feed(views: Views, kafka: KafkaSettings, options: FeedOptions | None =
     options = options or FeedOptions()
     topics = entity_topics(kafka.topic_prefix)
     ensure_topics(kafka, topics)
+    servers = (kafka.bootstrap_servers or "").split(",")
     consumer = KafkaConsumer(
-        bootstrap_servers=(kafka.bootstrap_servers or "").split(","),
+        bootstrap_servers=servers,
         client_id=f"{kafka.client_id}-projections",
         group_id=options.group_id or f"{kafka.client_id}.{kafka.topic_prefix}.views",
         enable_auto_commit=False,
@@ -280,4 +285,10 @@ def views_feed(views: Views, kafka: KafkaSettings, options: FeedOptions | None =
         session_timeout_ms=options.session_timeout_ms,
         heartbeat_interval_ms=options.heartbeat_interval_ms,
     )
-    return KafkaFeed(views, consumer, topics, options, published=published)
+    # Reads only end offsets, uncommitted: the high watermarks (see KafkaFeed).
+    watermarks = KafkaConsumer(bootstrap_servers=servers,
+                               client_id=f"{kafka.client_id}-projections-ends",
+                               group_id=None, enable_auto_commit=False,
+                               isolation_level="read_uncommitted")
+    return KafkaFeed(views, consumer, topics, options, published=published,
+                     watermarks=watermarks)

@@ -440,7 +440,10 @@ class Relay:
         self._wake.set()
 
     def start(self) -> None:
-        """Run :meth:`run_forever` in a daemon thread."""
+        """Run :meth:`run_forever` in a daemon thread (once: started twice, two loops would
+        share this relay's producer and fence each other at the broker)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._stopping.clear()
         self._thread = threading.Thread(target=self.run_forever, name="kafka-relay", daemon=True)
         self._thread.start()

@@ -4,6 +4,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from kafka import KafkaProducer
 
 from contract.changes import Change
+from contract.cloudevents import messages_for
 from domain.clock import use_clock
 from projections.feeding import tracking
 from projections.feeding.catch_up import StoreCatchUp
@@ -201,3 +204,42 @@ def test_pdl_project_from_kafka_builds_the_same_views_as_from_the_store(
     finally:
         from_kafka.close()
         from_store.close()
+
+
+@pytest.mark.kafka
+def test_catching_up_waits_for_a_transaction_sent_before_it_until_it_commits(
+        app: DecisionLog, settings: Settings, history: list[UUID], tmp_path: Path) -> None:
+    # A read_committed consumer's end offset stops before an open transaction (and, after the
+    # relay committed one, until the broker wrote its markers): a feed comparing its position
+    # with it called itself caught up without the messages the relay had just published.
+    changes = stored_changes(app)
+    prefix = settings.kafka.topic_prefix
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers,
+                             transactional_id=f"{prefix}.open-transaction", acks="all",
+                             enable_idempotence=True)
+    views = Views(tmp_path / "kafka.db")
+    feed = views_feed(views, settings.kafka, FeedOptions(group_id=f"{prefix}.open"))
+    try:
+        producer.init_transactions()
+        producer.begin_transaction()
+        for change in changes:  # each change's own message (the feed reads the entity topics)
+            for message in messages_for(change, prefix)[:1]:
+                producer.send(message.topic, key=message.key, value=message.value,
+                              headers=message.headers)
+        producer.flush()  # on the broker, not committed
+
+        done = threading.Event()
+        catching_up = threading.Thread(
+            target=lambda: (feed.run_until_caught_up(timeout_s=60), done.set()), daemon=True)
+        catching_up.start()
+        assert not done.wait(2.0), "caught up without the messages sent before it started"
+        assert views.event_count() == 0  # read_committed: nothing of the open transaction
+
+        producer.commit_transaction()
+        assert done.wait(30.0)
+        assert feed.applied == len(changes)
+        assert views.event_count() == app.event_count()
+    finally:
+        producer.close()
+        feed.close()
+        views.close()

@@ -59,7 +59,15 @@ class Candidate:
         if self.alive():
             self.process.send_signal(signal.SIGCONT)  # in case a test left it paused
             self.process.terminate()
-            assert self.process.wait(30) == 0, self.printed()[-3000:]
+            try:
+                code = self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.send_signal(signal.SIGUSR1)  # its threads' stacks, in its log
+                time.sleep(1)
+                self.kill()
+                raise AssertionError(f"{self.name} did not stop within 30 s of SIGTERM:\n"
+                                     f"{self.printed()[-6000:]}") from None
+            assert code == 0, self.printed()[-3000:]
 
 
 def start(tmp_path: Path, name: str, env: dict[str, str], data: Path | None = None
