@@ -83,5 +83,6 @@ def create_app(runtime: Runtime, max_body_bytes: int = MAX_BODY_BYTES, *,
     app.add_middleware(CachedReads, runtime=runtime, cache=cache)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(HeadLimits)
+    app.add_middleware(problems.StorageProblems)  # 503 / 507 met outside the routes
     app.add_middleware(Observability)  # outermost: every answer is counted and logged
     return app

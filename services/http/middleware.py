@@ -1,6 +1,7 @@
 """ASGI middleware: caps on the request's URL, headers and body, and Idempotency-Key
 handling for POSTs."""
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,6 +13,8 @@ from services.identity.idempotency import Claim, StoredResponse, WouldWait, fing
 from services.identity.tokens import Identity
 from services.runtime.service import Runtime
 from services.store import command_keys
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -208,6 +211,19 @@ class Idempotency:
                 pass  # another thread or process is writing: wait for it off the loop
         return await run_in_threadpool(write, *args)
 
+    async def settled(self, write: Callable[..., None], *args: Any) -> None:
+        """Store a keyed command's answer (or release its key) once the answer has begun to
+        go out: a failure here (the database went away meanwhile) cannot change the answer
+        any more, so it is logged, not raised. Nothing is lost: the command's outcome was
+        recorded with its events, and the key's claim expires, after which a retry is
+        answered from that outcome (or, for a released key, runs the command)."""
+        try:
+            await self.stored(write, *args)
+        except Exception as error:
+            log.warning("could not settle Idempotency-Key %r of %s (%s: %s); its claim will "
+                        "expire and a retry be answered from the recorded outcome",
+                        args[1], args[0], type(error).__name__, error)
+
     async def owner(self, scope: Scope) -> str | None:
         """The name of the token the request carries, if it is a valid one."""
         token = bearer_token(scope)
@@ -234,9 +250,9 @@ class Idempotency:
                 headers = [(k, v) for k, v in captured["headers"]
                            if k != "idempotent-replayed"]
                 response = StoredResponse(captured["status"], headers, captured["body"])
-                await self.stored(store.complete, owner, key, response)
+                await self.settled(store.complete, owner, key, response)
             else:
-                await self.stored(store.release, owner, key)
+                await self.settled(store.release, owner, key)
 
         try:
             with command_keys.keyed(owner, key, print_):  # recorded with the command's events

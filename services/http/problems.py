@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import InvalidCommand, RuleViolation
 from services.store.command_keys import KeyReused
@@ -124,10 +125,51 @@ RETRY_AFTER_S = 2
 def database_unreachable(request: Request, exc: BaseException) -> bool:
     """Whether ``exc`` means PostgreSQL could not be reached, or dropped the connection
     (the server itself is fine: a retry later will do)."""
-    if not request.app.state.runtime.settings.postgres:
+    return unreachable_on(request.app, exc)
+
+
+def unreachable_on(app: Any, exc: BaseException) -> bool:
+    """:func:`database_unreachable`, for the app ``app``."""
+    if not app.state.runtime.settings.postgres:
         return False
     return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError
                       | psycopg.InterfaceError)
+
+
+class StorageProblems:
+    """ASGI middleware, just inside the access log: a database gone or a full disk met
+    outside the routes (a middleware's token lookup, its Idempotency-Key claim) is answered
+    here, 503 or 507 as inside them, rather than escaping to the server's last-resort
+    handler, which answers the same but logs a traceback for each such request and leaves
+    the access log and metrics counting a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            request = Request(scope)
+            if started:
+                raise
+            if database_unreachable(request, exc):
+                response = unavailable_problem(request, exc)
+            elif (full := out_of_space(exc, scope["app"].state.runtime.settings.data_dir)
+                  ) is not None:
+                response = disk_full_problem(request, full)
+            else:
+                raise
+            await response(scope, receive, send)
 
 
 def unavailable_problem(request: Request, exc: BaseException) -> JSONResponse:

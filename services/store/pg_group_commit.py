@@ -15,10 +15,11 @@ does that exactly as the SQLite recorder does:
 - **Concurrency**: an insert that meets a stored (originator, version) inserts nothing
   (``ON CONFLICT DO NOTHING``), and its save alone fails with ``IntegrityError``; a save of
   several events is undone as a whole (a savepoint). The rest of the transaction commits.
-- **Order**: every transaction that inserts takes the table's ``EXCLUSIVE`` lock before its
-  first insert and keeps it to its commit, so positions become visible in order. Positions
-  may have gaps (a skipped conflicting row, a rolled-back transaction still used its sequence
-  values): readers take whatever positions exist after the last one they read.
+- **Order**: every writing transaction takes the table's ``EXCLUSIVE`` lock as it begins
+  (in the round trip of its ``BEGIN``) and keeps it to its commit, so positions become
+  visible in order. Positions may have gaps (a skipped conflicting row, a rolled-back
+  transaction still used its sequence values): readers take whatever positions exist after
+  the last one they read.
 - **Wake-ups**: each transaction that inserts sends ``NOTIFY`` on the log's channel (delivered
   at commit), so other replicas' catch-ups are woken at once
   (:mod:`services.runtime.notifications`).
@@ -32,7 +33,7 @@ PgFactory``); the tables are created by :func:`create_tables`, once, under an ad
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from uuid import UUID
 
@@ -81,6 +82,11 @@ class PgFactory(PostgresFactory):
         pool.kwargs.update(postgres.connect_kwargs(connect_s, statement_s))
         pool.timeout = connect_s
         pool.reconnect_timeout = 0  # keep reconnecting for as long as the database is away
+        # The library pings every connection it hands out (POSTGRES_PRE_PING): a round trip
+        # per save and per read. Ping only those that sat idle (psycopg_pool takes the
+        # hooks only when the pool is made, so they are set on it here).
+        ping = postgres.PingWhenIdle()
+        pool._check, pool._reset = ping.check, ping.returned
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         recorder = PgSnapshotRecorder(datastore=self.datastore,
@@ -120,8 +126,11 @@ class PgGroupCommitRecorder(PostgresApplicationRecorder):
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema),
                                       Identifier(self.events_table_name))
         self.table_sql = table
-        #: Two statements without parameters: one round trip (the simple query protocol).
-        self._lock_and_notify = SQL("LOCK TABLE {0} IN EXCLUSIVE MODE; NOTIFY {1}").format(
+        #: A writing transaction's start, in one round trip (statements without parameters:
+        #: the simple query protocol): the table lock, so that positions become visible in
+        #: commit order, and the wake-up other replicas get when it commits.
+        self._begin_writing = SQL(
+            "BEGIN; LOCK TABLE {0} IN EXCLUSIVE MODE; NOTIFY {1}").format(
             table, Identifier(self.channel_name))
         self._insert_many = SQL(
             "INSERT INTO {0} (originator_id, originator_version, topic, state) "
@@ -157,9 +166,7 @@ class PgGroupCommitRecorder(PostgresApplicationRecorder):
         the block ends, or is rolled back if the block raises or a statement broke it."""
         if getattr(self._open, "transaction", None) is not None:
             raise ProgrammingError("this thread already holds a transaction open")
-        # (get_connection turns psycopg's errors into eventsourcing's)
-        with self.datastore.get_connection() as conn, conn.transaction():
-            opened = PgTransaction(self, conn)
+        with self._writing() as opened:
             self._open.transaction = opened
             try:
                 yield opened
@@ -167,11 +174,35 @@ class PgGroupCommitRecorder(PostgresApplicationRecorder):
             finally:
                 self._open.transaction = None
 
+    @contextmanager
+    def _writing(self) -> Iterator["PgTransaction"]:
+        """A writing transaction on a connection of the pool, begun with the table lock and
+        the wake-up in one round trip (psycopg's ``conn.transaction()`` would send ``BEGIN``
+        alone): three round trips for a save, as for a raw insert and commit. Committed
+        when the block ends, rolled back if it raises."""
+        # (get_connection turns psycopg's errors into eventsourcing's)
+        with self.datastore.get_connection() as conn:
+            cursor = conn.cursor(row_factory=tuple_row)
+            try:
+                cursor.execute(self._begin_writing)
+                opened = PgTransaction(self, conn, cursor)
+                yield opened
+                opened.check()
+                # COMMIT in a failed transaction only rolls back: never take it for a commit.
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+                    raise OperationalError("the transaction failed; nothing was committed")
+                cursor.execute("COMMIT")
+            except BaseException:
+                if conn.info.transaction_status in (psycopg.pq.TransactionStatus.INTRANS,
+                                                    psycopg.pq.TransactionStatus.INERROR):
+                    with suppress(psycopg.Error):
+                        cursor.execute("ROLLBACK")
+                raise
+
     def _commit(self, batch: list[Job[list[_Row], Sequence[int]]]) -> None:
         """Commit the saves of ``batch`` in one transaction and settle each save."""
         outcomes: list[Sequence[int] | BaseException] = []
-        with self.datastore.get_connection() as conn, conn.transaction():
-            opened = PgTransaction(self, conn)
+        with self._writing() as opened:
             saves = [job.payload for job in batch]
             outcomes = opened.insert_saves(saves)
         # Outcomes are handed out only after the commit (a loser must not retry before the
@@ -238,11 +269,13 @@ class PgGroupCommitRecorder(PostgresApplicationRecorder):
 class PgTransaction:
     """A transaction open on one connection (see :class:`.transactions.Transaction`)."""
 
-    def __init__(self, recorder: PgGroupCommitRecorder, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, recorder: PgGroupCommitRecorder, conn: psycopg.Connection[Any],
+                 cursor: psycopg.Cursor[Any]) -> None:
+        """A transaction begun on ``conn`` with the table lock taken (see
+        :meth:`PgGroupCommitRecorder._writing`)."""
         self._recorder = recorder
         self._conn = conn
-        self._cursor = conn.cursor(row_factory=tuple_row)
-        self._locked = False
+        self._cursor = cursor
         self._savepoints = 0
         #: The database error that ended the transaction early, if one did.
         self.broken: BaseException | None = None
@@ -259,7 +292,6 @@ class PgTransaction:
         its conflict (then none of its rows stay)."""
         self.check()
         try:
-            self._lock()
             return self._insert_saves(saves)
         except psycopg.Error as error:  # not a conflict: the transaction cannot go on
             self.broken = OperationalError(f"The database gave up the transaction: {error}")
@@ -312,13 +344,6 @@ class PgTransaction:
         cursor.execute(SQL("RELEASE SAVEPOINT {0}").format(savepoint))
         return [inserted[row[:2]] for row in rows]
 
-    def _lock(self) -> None:
-        """Before the first insert: the table lock (positions commit in order) and the
-        wake-up sent to other replicas when the transaction commits."""
-        if not self._locked:
-            self._cursor.execute(self._recorder._lock_and_notify)
-            self._locked = True
-
     def query(self, statement: Composed, params: Sequence[Any]) -> list[Any]:
         self.check()
         try:
@@ -330,12 +355,12 @@ class PgTransaction:
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         """Run one portable statement (``?`` placeholders) in the transaction.
 
-        The table lock comes first: the statements run here (command outcomes) are written
-        by transactions that also insert events, and taking the locks in one order in every
-        transaction means two replicas' batches can never deadlock."""
+        The table lock was taken first, when the transaction began: the statements run here
+        (command outcomes) are written by transactions that also insert events, and taking
+        the locks in one order in every transaction means two replicas' batches can never
+        deadlock."""
         self.check()
         try:
-            self._lock()
             self._cursor.execute(statement.replace("?", "%s"), params)
             return self._cursor.fetchall() if self._cursor.description else []
         except psycopg.Error as error:

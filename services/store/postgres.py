@@ -15,6 +15,8 @@ once:
 """
 
 import logging
+import time
+import weakref
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -54,6 +56,35 @@ def connect_kwargs(connect_timeout_s: float, statement_timeout_s: float) -> dict
     return kwargs
 
 
+#: A connection back in the pool for less than this is handed out again without a ping.
+PING_WHEN_IDLE_S = 1.0
+
+
+class PingWhenIdle:
+    """A pool's connection check (``check=``, with ``reset=``): ping a connection before
+    handing it out only if it sat in the pool for ``idle_s`` or longer.
+
+    A ping costs a round trip on every checkout (a request's token lookup, a command's
+    transaction): under load, connections come back and go out again within milliseconds,
+    and one that worked a moment ago fails its next statement no more often than a pinged
+    one fails right after its ping. After an outage every connection has been idle for
+    longer than ``idle_s``, so each is pinged (and replaced if dead) before use."""
+
+    def __init__(self, idle_s: float = PING_WHEN_IDLE_S) -> None:
+        self.idle_s = idle_s
+        self._returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def returned(self, conn: psycopg.Connection[Any]) -> None:
+        """The pool's ``reset`` hook: ``conn`` is back in the pool."""
+        self._returned[conn] = time.monotonic()
+
+    def check(self, conn: psycopg.Connection[Any]) -> None:
+        """The pool's ``check`` hook: raise if ``conn`` is idle and does not answer."""
+        returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned >= self.idle_s:
+            ConnectionPool.check_connection(conn)
+
+
 def connection_pool(dsn: str, *, size: int, connect_timeout_s: float,
                     statement_timeout_s: float, name: str) -> ConnectionPool:
     """An open pool of autocommit connections to ``dsn`` (the service's own tables).
@@ -62,11 +93,12 @@ def connection_pool(dsn: str, *, size: int, connect_timeout_s: float,
     while PostgreSQL is down; a request that needs a connection waits at most
     ``connect_timeout_s`` for one, then gets ``psycopg_pool.PoolTimeout``.
     """
+    ping = PingWhenIdle()
     pool = ConnectionPool(
         dsn, min_size=1, max_size=size, open=False, name=name,
         timeout=connect_timeout_s, reconnect_timeout=0,  # never give up reconnecting
         kwargs={"autocommit": True, **connect_kwargs(connect_timeout_s, statement_timeout_s)},
-        check=ConnectionPool.check_connection)
+        check=ping.check, reset=ping.returned)
     pool.open(wait=False)
     return pool
 
