@@ -12,26 +12,28 @@ from services.http.routes import health
 from services.runtime.settings import FILE_SUFFIX, Settings, setting_names
 from tests.api.processes import ROOT, pdl
 
-MANIFESTS = sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
+K8S = ROOT / "deploy" / "k8s"
+MANIFESTS = sorted(K8S.glob("*.yaml"))
 VALIDATE = Path(sys.executable).with_name("kubernetes-validate")
 
 
-def resources() -> list[dict[str, Any]]:
-    return [doc for path in MANIFESTS for doc in yaml.safe_load_all(path.read_text()) if doc]
+def resources(folder: Path = K8S) -> list[dict[str, Any]]:
+    return [doc for path in sorted(folder.glob("*.yaml"))
+            for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
-def of_kind(kind: str) -> dict[str, dict[str, Any]]:
-    return {r["metadata"]["name"]: r for r in resources() if r["kind"] == kind}
+def of_kind(kind: str, folder: Path = K8S) -> dict[str, dict[str, Any]]:
+    return {r["metadata"]["name"]: r for r in resources(folder) if r["kind"] == kind}
 
 
-def containers() -> dict[str, dict[str, Any]]:
-    return {c["name"]: c for d in of_kind("Deployment").values()
+def containers(folder: Path = K8S) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for d in of_kind("Deployment", folder).values()
             for c in d["spec"]["template"]["spec"]["containers"]}
 
 
-def environment_of(container: dict[str, Any]) -> dict[str, str]:
+def environment_of(container: dict[str, Any], folder: Path = K8S) -> dict[str, str]:
     """The variables a container gets from its ConfigMaps and its own ``env``."""
-    maps = of_kind("ConfigMap")
+    maps = of_kind("ConfigMap", folder)
     variables: dict[str, str] = {}
     for source in container.get("envFrom", []):
         variables |= maps[source["configMapRef"]["name"]]["data"]
