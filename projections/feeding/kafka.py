@@ -81,9 +81,8 @@ class KafkaFeed:
     """Applies the changes on the entity topics to :class:`Views`, exactly as the store feed."""
 
     def __init__(self, views: Views, consumer: KafkaConsumer, topics: Sequence[str],
-                 options: FeedOptions | None = None, *,
-                 published: Callable[[], int] | None = None,
-                 watermarks: KafkaConsumer | None = None) -> None:
+                 options: FeedOptions | None = None, *, watermarks: KafkaConsumer,
+                 published: Callable[[], int] | None = None) -> None:
         """Feed ``views`` from ``topics`` through ``consumer`` (a member of the views'
         consumer group, auto-commit off: see ``services.streaming.kafka_io.views_feed``).
 
@@ -97,7 +96,7 @@ class KafkaFeed:
         consumer's end offset is the last stable offset, which lags a committed transaction
         until the broker has written its markers: compared with it, a partition whose last
         batch the relay has just committed (and recorded as published) looks read to its
-        end before its messages can be read. Without it, ``consumer``'s end offsets."""
+        end before its messages can be read."""
         self.views = views
         self._watermarks = watermarks
         self._published = published
@@ -236,8 +235,7 @@ class KafkaFeed:
         """The offset after the last message of each partition, committed or not."""
         if not partitions:
             return {}
-        ends_of = self._watermarks or self._consumer
-        ends: Mapping[TopicPartition, int] = ends_of.end_offsets(list(partitions))
+        ends: Mapping[TopicPartition, int] = self._watermarks.end_offsets(list(partitions))
         return ends
 
     def caught_up(self, targets: dict[TopicPartition, int]) -> bool:
@@ -304,5 +302,4 @@ class KafkaFeed:
         """Leave the group and close the consumer (the views stay open: the caller's)."""
         self.stop()
         self._consumer.close(autocommit=False)
-        if self._watermarks is not None:
-            self._watermarks.close()
+        self._watermarks.close()

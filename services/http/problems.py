@@ -125,23 +125,27 @@ RETRY_AFTER_S = 2
 def database_unreachable(request: Request, exc: BaseException) -> bool:
     """Whether ``exc`` means PostgreSQL could not be reached, or dropped the connection
     (the server itself is fine: a retry later will do)."""
-    return unreachable_on(request.app, exc)
-
-
-def unreachable_on(app: Any, exc: BaseException) -> bool:
-    """:func:`database_unreachable`, for the app ``app``."""
-    if not app.state.runtime.settings.postgres:
+    if not request.app.state.runtime.settings.postgres:
         return False
     return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError
                       | psycopg.InterfaceError)
 
 
+def storage_problem(request: Request, exc: BaseException) -> JSONResponse | None:
+    """The answer to a storage failure a retry can get past: 503 when the database is
+    unreachable, 507 when the disk is full; None for any other error (a crash)."""
+    if database_unreachable(request, exc):
+        return unavailable_problem(request, exc)
+    full = out_of_space(exc, request.app.state.runtime.settings.data_dir)
+    return None if full is None else disk_full_problem(request, full)
+
+
 class StorageProblems:
     """ASGI middleware, just inside the access log: a database gone or a full disk met
     outside the routes (a middleware's token lookup, its Idempotency-Key claim) is answered
-    here, 503 or 507 as inside them, rather than escaping to the server's last-resort
-    handler, which answers the same but logs a traceback for each such request and leaves
-    the access log and metrics counting a 500."""
+    here (:func:`storage_problem`), as inside them, rather than escaping to the server's
+    last-resort handler, which answers the same but logs a traceback for each such request
+    and leaves the access log and metrics counting a 500."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -159,15 +163,8 @@ class StorageProblems:
         try:
             await self.app(scope, receive, sending)
         except Exception as exc:
-            request = Request(scope)
-            if started:
-                raise
-            if database_unreachable(request, exc):
-                response = unavailable_problem(request, exc)
-            elif (full := out_of_space(exc, scope["app"].state.runtime.settings.data_dir)
-                  ) is not None:
-                response = disk_full_problem(request, full)
-            else:
+            response = None if started else storage_problem(Request(scope), exc)
+            if response is None:
                 raise
             await response(scope, receive, send)
 
@@ -237,27 +234,20 @@ def install(app: FastAPI) -> None:
                       f"{headers['Allow']}); see /docs.")
         return problem_response(exc.status_code, "http", title, detail, headers)
 
-    def full_disk(request: Request, exc: Exception) -> BaseException | None:
-        return out_of_space(exc, request.app.state.runtime.settings.data_dir)
-
     def on_storage_error(request: Request, exc: Exception) -> JSONResponse:
-        if database_unreachable(request, exc):
-            return unavailable_problem(request, exc)
-        full = full_disk(request, exc)
-        if full is None:
+        problem = storage_problem(request, exc)
+        if problem is None:
             raise exc  # any other storage error is a crash: see on_crash
-        return disk_full_problem(request, full)
+        return problem
 
     for storage_error in (sqlite3.Error, PersistenceError, OSError, psycopg.Error):
         app.add_exception_handler(storage_error, on_storage_error)
 
     @app.exception_handler(Exception)
     def on_crash(request: Request, exc: Exception) -> JSONResponse:
-        if database_unreachable(request, exc):  # raised outside the routes
-            return unavailable_problem(request, exc)
-        full = full_disk(request, exc)  # raised outside the routes (e.g. by a middleware)
-        if full is not None:
-            return disk_full_problem(request, full)
+        problem = storage_problem(request, exc)  # (StorageProblems answers those outside)
+        if problem is not None:
+            return problem
         log.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(500, "internal", "Internal error",
                                 "The server failed to handle this request. Read the entity "

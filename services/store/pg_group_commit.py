@@ -20,7 +20,7 @@ does that exactly as the SQLite recorder does:
   visible in order. Positions may have gaps (a skipped conflicting row, a rolled-back
   transaction still used its sequence values): readers take whatever positions exist after
   the last one they read.
-- **Wake-ups**: each transaction that inserts sends ``NOTIFY`` on the log's channel (delivered
+- **Wake-ups**: each writing transaction sends ``NOTIFY`` on the log's channel (delivered
   at commit), so other replicas' catch-ups are woken at once
   (:mod:`services.runtime.notifications`).
 - **Failures fail fast**: the library retries reads and writes up to ten times when the

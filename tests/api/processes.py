@@ -1,11 +1,12 @@
 """Run ``pdl`` as a real process: the CLI, and ``pdl serve`` on a free port."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,14 @@ def pdl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``pdl ARGS`` to completion."""
     return subprocess.run([sys.executable, "-m", "services.runtime.cli", *args], cwd=ROOT,
                           env=environment(**env), capture_output=True, text=True, timeout=60)
+
+
+def kill_survivors(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """``kill -9`` each of ``processes`` still running (a failed test's; paused ones too)."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
 
 
 def free_port() -> int:

@@ -2,13 +2,13 @@
 consumer group on one PostgreSQL store (``pg_dsn``), the real broker (tests/kafka/conftest.py),
 topics and a group of each test's own."""
 
-import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.api.processes import kill_survivors
 from tests.kafka.conftest import Broker, broker  # noqa: F401  (the session's broker, shared)
 from tests.projector_group.members import Member
 from tests.projector_group.stream import Stream
@@ -33,7 +33,4 @@ def members() -> Iterator[list[Member]]:
     killed."""
     started: list[Member] = []
     yield started
-    for member in started:
-        if member.alive():
-            member.process.send_signal(signal.SIGKILL)
-            member.process.wait()
+    kill_survivors(member.process for member in started)

@@ -22,6 +22,7 @@ from services.runtime.bootstrap import build_application, build_relay
 from services.runtime.settings import KafkaSettings, Settings, StoreSettings
 from services.streaming.kafka_io import ensure_topics
 from tests.kafka.streams import many_changes, roadmap_history
+from tests.production.replicas import stored_events
 from tests.relay_leader.stream import Message, read_all
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -181,13 +182,6 @@ def assert_rows_match_offsets(stream: Stream) -> None:
     expected = ids_applied_below(messages(stream), offsets)
     assert present == expected, (f"{len(expected - present)} rows missing below the recorded "
                                  f"offsets, {len(present - expected)} rows beyond them")
-
-
-def stored_events(dsn: str) -> set[tuple[str, int]]:
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "SELECT originator_id::text, originator_version FROM decisionlog_events").fetchall()
-    return {(str(entity), int(version)) for entity, version in rows}
 
 
 def stored_count(dsn: str) -> int:

@@ -1,12 +1,12 @@
 """Fixtures for the relay-leadership tests: real ``pdl relay`` processes on one store, the
 real broker (tests/kafka/conftest.py), a topic prefix of each test's own."""
 
-import signal
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from tests.api.processes import kill_survivors
 from tests.kafka.conftest import broker  # noqa: F401  (the session's broker, shared)
 from tests.relay_leader.candidates import Candidate
 
@@ -23,7 +23,4 @@ def started() -> Iterator[list[Candidate]]:
     killed, paused ones included."""
     candidates: list[Candidate] = []
     yield candidates
-    for candidate in candidates:
-        if candidate.alive():
-            candidate.process.send_signal(signal.SIGKILL)
-            candidate.process.wait()
+    kill_survivors(candidate.process for candidate in candidates)
